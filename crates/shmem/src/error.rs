@@ -1,0 +1,159 @@
+//! The one error type of the crate.
+
+use std::io;
+
+/// What went wrong with a shared memory segment, and on which one.
+///
+/// Every variant that concerns a segment names it, so a message read in a
+/// log is enough to find the object at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShMemError {
+    /// A segment of 0 bytes was asked for; no backend can map one.
+    #[error("a shared memory segment of 0 bytes was requested; ask for at least 1 byte")]
+    ZeroSize,
+
+    /// The size does not fit the address space or the backend's size type.
+    #[error("{size} bytes is more than this platform can map (at most {max})")]
+    TooLarge {
+        /// The size asked for.
+        size: u64,
+        /// The largest size this backend accepts.
+        max: u64,
+    },
+
+    /// A segment name broke the naming rules (see [`crate::ShMemName`]).
+    #[error("invalid shared memory name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// Which rule it broke.
+        reason: &'static str,
+    },
+
+    /// A textual id could not be parsed, or names an impossible segment.
+    #[error("invalid shared memory id {id:?}: {reason}")]
+    InvalidId {
+        /// The id text as given.
+        id: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// An id was handed to a provider of another backend.
+    #[error("id {id} belongs to another backend; open it with a {expected} provider's peer")]
+    WrongBackend {
+        /// The id as text.
+        id: String,
+        /// The backend of the provider that refused it.
+        expected: &'static str,
+    },
+
+    /// An environment variable that should describe a segment is missing or malformed.
+    #[error("environment variable {var}: {reason}")]
+    Env {
+        /// The variable's name.
+        var: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// The segment exists but is smaller than the size asked for; mapping
+    /// more than it holds would end in SIGBUS on the first touch.
+    #[error("segment {segment} holds {actual} bytes, fewer than the {requested} bytes asked for")]
+    TooSmall {
+        /// The segment.
+        segment: String,
+        /// Its real size.
+        actual: u64,
+        /// The size asked for.
+        requested: u64,
+    },
+
+    /// A typed access reaches past the end of the segment.
+    #[error("{what} needs {needed} bytes at offset {offset}, but the segment holds {len}")]
+    OutOfBounds {
+        /// The type accessed.
+        what: &'static str,
+        /// Its offset in the segment.
+        offset: usize,
+        /// Its size.
+        needed: usize,
+        /// The segment's length.
+        len: usize,
+    },
+
+    /// A typed access is not aligned as its type requires.
+    #[error("{what} at offset {offset} is not aligned to {align} bytes")]
+    Misaligned {
+        /// The type accessed.
+        what: &'static str,
+        /// Its offset in the segment.
+        offset: usize,
+        /// The alignment the type needs.
+        align: usize,
+    },
+
+    /// A segment with this name exists already.
+    #[error("shared memory {segment} already exists; pick another name or open it instead")]
+    AlreadyExists {
+        /// The segment.
+        segment: String,
+    },
+
+    /// No segment with this name or id exists (or it is gone).
+    #[error(
+        "shared memory {segment} does not exist (was it created, and is its creator still alive?)"
+    )]
+    NotFound {
+        /// The segment.
+        segment: String,
+    },
+
+    /// The operating system refused an operation.
+    #[error("{op} failed for shared memory {segment}: {source}")]
+    Os {
+        /// The system call or step that failed.
+        op: &'static str,
+        /// The segment.
+        segment: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ShMemError {
+    /// Wraps an OS error, turning "exists" and "not found" into their own variants.
+    pub(crate) fn os(op: &'static str, segment: impl Into<String>, source: io::Error) -> Self {
+        let segment = segment.into();
+        match source.kind() {
+            io::ErrorKind::AlreadyExists => ShMemError::AlreadyExists { segment },
+            io::ErrorKind::NotFound => ShMemError::NotFound { segment },
+            _ => ShMemError::Os {
+                op,
+                segment,
+                source,
+            },
+        }
+    }
+}
+
+/// Short for results of this crate.
+pub type Result<T, E = ShMemError> = std::result::Result<T, E>;
+
+/// Checks a requested size: not zero, and representable on this platform.
+pub(crate) fn check_size(size: usize) -> Result<usize> {
+    if size == 0 {
+        return Err(ShMemError::ZeroSize);
+    }
+    // A mapping larger than isize::MAX cannot be addressed as one Rust object.
+    let max = isize::MAX as u64;
+    if size as u64 > max {
+        return Err(ShMemError::TooLarge {
+            size: size as u64,
+            max,
+        });
+    }
+    Ok(size)
+}

@@ -1,0 +1,187 @@
+//! Shared memory that is simple, sound and fast, on every OS.
+//!
+//! A [`ShMemProvider`] creates segments ([`ShMem`]) and reopens them in
+//! another process from their [`ShMemId`]; [`StdShMemProvider`] is the
+//! recommended backend of the OS you build for. Named segments
+//! ([`NamedShMem`]) let unrelated programs meet by a name they agree on.
+//!
+//! ```
+//! use shmem::{ShMemProvider, StdShMemProvider};
+//! let mut provider = StdShMemProvider::new().unwrap();
+//! let mut shared_mem = provider.new_shmem(128).unwrap();
+//! let message = "Hello, shared memory!";
+//! shared_mem[..message.len()].copy_from_slice(message.as_bytes());
+//! let read_message = String::from_utf8(shared_mem[..message.len()].to_vec()).unwrap();
+//! assert_eq!(message, read_message);
+//! ```
+//!
+//! This is LibAFL's `shmem_providers` example with one change: the read
+//! copies the bytes out (`.to_vec()`, then `String::from_utf8`) instead of
+//! borrowing them (`std::str::from_utf8(&shared_mem[..])`). Indexing a segment gives [`ShBytes`], not
+//! `[u8]`, because another process may write the bytes at any moment, and
+//! a `&[u8]` would let the compiler assume they never change. `ShBytes`
+//! copies in and out with volatile accesses and offers atomic views of
+//! words; a plain slice is still there, through the `unsafe`
+//! [`ShBytes::as_slice`], for memory the caller knows is quiet.
+//!
+//! # Backends
+//!
+//! | backend | OS | reopened by | survives a crash of its creator? |
+//! |---|---|---|---|
+//! | [`MemfdShMemProvider`] | Linux, Android | same user, via `/proc/PID/fd`, while a holder lives | freed by the kernel: nothing leaks |
+//! | [`PosixShMemProvider`] | Unix but Android | name, by anyone the mode (0600) admits | the name stays until removed (a crash leaks it) |
+//! | [`SysvShMemProvider`] | Unix but Android | `shmid` number (AFL's convention) | Linux: freed when the last process detaches; elsewhere it leaks |
+//! | `WinShMemProvider` | Windows | name, same session | freed when the last handle closes |
+//!
+//! [`StdShMemProvider`] is memfd on Linux (no leaks, no namespace, no
+//! limits but memory), the Windows provider on Windows, and POSIX objects
+//! elsewhere.
+#![deny(missing_docs)]
+
+mod bytes;
+mod error;
+mod id;
+mod name;
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+pub mod windows;
+
+use std::fmt::Debug;
+use std::ops::DerefMut;
+
+pub use bytes::{AtomicView, ShBytes};
+pub use error::{Result, ShMemError};
+pub use id::{ShMemDescription, ShMemId};
+pub use name::{MAX_NAME_LEN, Namespace, ShMemName};
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use unix::memfd::{MemfdShMem, MemfdShMemProvider};
+#[cfg(all(unix, not(target_os = "android")))]
+pub use unix::posix::{DEFAULT_MODE, PosixShMem, PosixShMemProvider};
+#[cfg(all(unix, not(target_os = "android")))]
+pub use unix::sysv::{SysvShMem, SysvShMemProvider};
+#[cfg(windows)]
+pub use windows::{WinShMem, WinShMemProvider};
+
+/// The recommended provider of this OS.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub type StdShMemProvider = MemfdShMemProvider;
+/// The recommended provider of this OS.
+#[cfg(windows)]
+pub type StdShMemProvider = WinShMemProvider;
+/// The recommended provider of this OS.
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+pub type StdShMemProvider = PosixShMemProvider;
+
+/// The segments [`StdShMemProvider`] makes.
+pub type StdShMem = <StdShMemProvider as ShMemProvider>::ShMem;
+
+/// A segment that unrelated programs open by a name they agree on: a POSIX
+/// object (a file in `/dev/shm` on Linux) or a named Windows file mapping.
+#[cfg(all(unix, not(target_os = "android")))]
+pub type NamedShMem = PosixShMem;
+/// A segment that unrelated programs open by a name they agree on: a POSIX
+/// object (a file in `/dev/shm` on Linux) or a named Windows file mapping.
+#[cfg(windows)]
+pub type NamedShMem = WinShMem;
+
+/// A mapped shared memory segment.
+///
+/// It dereferences to [`ShBytes`], where the byte access lives: indexing
+/// by ranges, volatile copies, typed reads and writes, atomic views and
+/// checked pointers. Dropping it unmaps it; what happens to the segment
+/// itself depends on the backend (see the crate docs).
+pub trait ShMem: DerefMut<Target = ShBytes> + Debug + Send + Sync {
+    /// What another process needs to reopen this segment.
+    fn id(&self) -> ShMemId;
+
+    /// The id and the mapped length together.
+    fn description(&self) -> ShMemDescription {
+        ShMemDescription {
+            id: self.id(),
+            size: self.len(),
+        }
+    }
+
+    /// Sets `env_name` to the id and `env_name_SIZE` to the size in this
+    /// process's environment, for children to find with
+    /// [`ShMemProvider::existing_from_env`].
+    ///
+    /// # Safety
+    /// Changing the environment races with any other thread reading or
+    /// writing it (libc's `getenv` included), as [`std::env::set_var`]
+    /// says. Call it while the process has one thread, or pass
+    /// [`ShMemDescription::env_vars`] to [`std::process::Command::envs`]
+    /// instead, which is safe.
+    unsafe fn write_to_env(&self, env_name: &str) -> Result<()> {
+        for (key, value) in self.description().env_vars(env_name) {
+            // SAFETY: the caller vouches that no other thread uses the environment.
+            unsafe { std::env::set_var(key, value) };
+        }
+        Ok(())
+    }
+}
+
+/// Creates segments, and reopens segments other processes created.
+pub trait ShMemProvider: Clone + Debug + Sized {
+    /// The segments this provider hands out.
+    type ShMem: ShMem;
+
+    /// A provider, ready to use.
+    fn new() -> Result<Self>;
+
+    /// Creates a zero-filled segment of `size` bytes.
+    fn new_shmem(&mut self, size: usize) -> Result<Self::ShMem>;
+
+    /// Maps the first `size` bytes of the segment `id` names.
+    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<Self::ShMem>;
+
+    /// Maps the segment a description names.
+    fn shmem_from_description(&mut self, description: ShMemDescription) -> Result<Self::ShMem> {
+        self.shmem_from_id_and_size(description.id, description.size)
+    }
+
+    /// A second mapping of the same segment.
+    fn clone_ref(&mut self, mapping: &Self::ShMem) -> Result<Self::ShMem> {
+        self.shmem_from_id_and_size(mapping.id(), mapping.len())
+    }
+
+    /// Maps the segment described by `env_name` and `env_name_SIZE`, as
+    /// written by [`ShMem::write_to_env`] or [`ShMemDescription::env_vars`].
+    fn existing_from_env(&mut self, env_name: &str) -> Result<Self::ShMem> {
+        self.shmem_from_description(ShMemDescription::from_env(env_name)?)
+    }
+
+    /// Called before `fork`, for providers that must prepare for it.
+    fn pre_fork(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called after `fork`, in parent and child.
+    fn post_fork(&mut self, _is_child: bool) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called when a segment is let go; providers that count references
+    /// release theirs. Dropping the segment does the unmapping either way.
+    fn release_shmem(&mut self, _shmem: &mut Self::ShMem) {}
+}
+
+/// `Deref`/`DerefMut` to [`ShBytes`] for a segment type with a `map` field.
+macro_rules! segment_impls {
+    ($t:ty) => {
+        impl ::std::ops::Deref for $t {
+            type Target = $crate::ShBytes;
+            fn deref(&self) -> &$crate::ShBytes {
+                self.map.bytes()
+            }
+        }
+        impl ::std::ops::DerefMut for $t {
+            fn deref_mut(&mut self) -> &mut $crate::ShBytes {
+                self.map.bytes_mut()
+            }
+        }
+    };
+}
+pub(crate) use segment_impls;

@@ -1,0 +1,138 @@
+//! System V segments (`shmget`): the id convention of AFL-style tools.
+//!
+//! The id is the plain `shmid` number, what AFL passes in `__AFL_SHM_ID`.
+//! On Linux the creator marks the segment for removal right after attaching
+//! it: Linux still lets other processes attach a marked segment by id, and
+//! frees it when the last one detaches, so no segment outlives a crash.
+//! Elsewhere the creator removes it on drop, and a crash leaks it.
+
+use std::ptr::NonNull;
+
+use crate::error::{Result, ShMemError, check_size};
+use crate::id::ShMemId;
+use crate::unix::{Mapping, Release, check_fits};
+use crate::{ShMem, ShMemProvider};
+
+/// Creates and reopens [`SysvShMem`] segments.
+#[derive(Clone, Debug, Default)]
+pub struct SysvShMemProvider;
+
+/// An attached System V segment.
+#[derive(Debug)]
+pub struct SysvShMem {
+    map: Mapping,
+    shmid: i32,
+    /// Remove on drop (where the removal is not done at creation).
+    owner: bool,
+}
+
+/// Whether marked segments can still be attached, so creation can mark at once.
+const MARK_AT_CREATION: bool = cfg!(target_os = "linux");
+
+impl SysvShMem {
+    /// Creates a private segment of `size` bytes, for this user only.
+    pub fn create(size: usize) -> Result<Self> {
+        let size = check_size(size)?;
+        // SAFETY: plain system call, no memory passed.
+        let shmid = unsafe {
+            libc::shmget(
+                libc::IPC_PRIVATE,
+                size,
+                libc::IPC_CREAT | libc::IPC_EXCL | 0o600,
+            )
+        };
+        if shmid < 0 {
+            return Err(ShMemError::os(
+                "shmget",
+                format!("sysv ({size} bytes)"),
+                last_error(),
+            ));
+        }
+        let attached = attach(shmid, size);
+        if MARK_AT_CREATION || attached.is_err() {
+            remove(shmid);
+        }
+        Ok(SysvShMem {
+            map: attached?,
+            shmid,
+            owner: !MARK_AT_CREATION,
+        })
+    }
+
+    /// Attaches the segment `shmid`, checking it holds at least `size` bytes.
+    pub fn open(shmid: i32, size: usize) -> Result<Self> {
+        let size = check_size(size)?;
+        // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
+        let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+        // SAFETY: IPC_STAT writes one `shmid_ds` into `ds`, which we own.
+        if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } < 0 {
+            return Err(ShMemError::os(
+                "shmctl(IPC_STAT)",
+                shmid.to_string(),
+                last_error(),
+            ));
+        }
+        check_fits(ds.shm_segsz as u64, size, &shmid)?;
+        Ok(SysvShMem {
+            map: attach(shmid, size)?,
+            shmid,
+            owner: false,
+        })
+    }
+}
+
+fn attach(shmid: i32, size: usize) -> Result<Mapping> {
+    // SAFETY: attaching at an address the kernel picks aliases no Rust object.
+    let ptr = unsafe { libc::shmat(shmid, std::ptr::null(), 0) };
+    if ptr as isize == -1 {
+        return Err(ShMemError::os("shmat", shmid.to_string(), last_error()));
+    }
+    let ptr = NonNull::new(ptr.cast()).expect("shmat returns -1, not null, on failure");
+    // SAFETY: a fresh attachment of at least `size` bytes (segment size checked or
+    // just created), released by `shmdt` only through this `Mapping`.
+    Ok(unsafe { Mapping::from_raw(ptr, size, Release::Shmdt) })
+}
+
+fn remove(shmid: i32) {
+    // SAFETY: IPC_RMID takes no buffer.
+    unsafe { libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+}
+
+fn last_error() -> std::io::Error {
+    std::io::Error::last_os_error()
+}
+
+impl Drop for SysvShMem {
+    fn drop(&mut self) {
+        if self.owner {
+            remove(self.shmid);
+        }
+    }
+}
+
+crate::segment_impls!(SysvShMem);
+
+impl ShMem for SysvShMem {
+    fn id(&self) -> ShMemId {
+        ShMemId::SysV(self.shmid)
+    }
+}
+
+impl ShMemProvider for SysvShMemProvider {
+    type ShMem = SysvShMem;
+
+    fn new() -> Result<Self> {
+        Ok(SysvShMemProvider)
+    }
+
+    fn new_shmem(&mut self, size: usize) -> Result<SysvShMem> {
+        SysvShMem::create(size)
+    }
+
+    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<SysvShMem> {
+        match id {
+            ShMemId::SysV(shmid) => SysvShMem::open(shmid, size),
+            other => Err(other.wrong_backend("sysv")),
+        }
+    }
+}
