@@ -1,0 +1,329 @@
+//! Every Linux backend, across processes: this test process creates a
+//! segment, `shm-peer` (a second process) reopens it by id, from the
+//! environment or by name, and writes travel both ways.
+#![cfg(target_os = "linux")]
+
+use std::process::{Command, Stdio};
+
+use shm_tests::{handshake, nonce};
+use shmem::{
+    MemfdShMemProvider, NamedShMem, PosixShMemProvider, ShBytes, ShMem, ShMemError, ShMemId,
+    ShMemProvider, StdShMemProvider, SysvShMemProvider,
+};
+
+const PEER: &str = env!("CARGO_BIN_EXE_shm-peer");
+
+/// Runs the creator's side against `peer`, which must open the segment
+/// and print the creator's last message.
+fn exchange(mem: &ShBytes, nonce: &str, peer: &mut Command) {
+    handshake::creator_start(mem, nonce);
+    let mut child = peer
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start shm-peer");
+    let finished = handshake::creator_finish(mem, nonce, || {
+        child.try_wait().expect("poll shm-peer").is_none()
+    });
+    let out = child.wait_with_output().expect("wait for shm-peer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    finished.unwrap_or_else(|e| panic!("{e}; peer said: {stderr}"));
+    assert!(out.status.success(), "shm-peer failed: {stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("bye {nonce}")
+    );
+}
+
+fn reopen_by_id<P: ShMemProvider>(backend: &str, size: usize) {
+    let mut provider = P::new().unwrap();
+    let mem = provider.new_shmem(size).unwrap();
+    assert_eq!(mem.len(), size);
+    let n = nonce();
+    let id = mem.id().to_string();
+    exchange(
+        &mem,
+        &n,
+        Command::new(PEER).args(["open", backend, "id", &id, &size.to_string(), &n]),
+    );
+}
+
+fn reopen_from_env<P: ShMemProvider>(backend: &str) {
+    let mut provider = P::new().unwrap();
+    let mem = provider.new_shmem(4096).unwrap();
+    let n = nonce();
+    exchange(
+        &mem,
+        &n,
+        Command::new(PEER)
+            .args(["open", backend, "env", "TEST_SHMEM", &n])
+            .envs(mem.description().env_vars("TEST_SHMEM")),
+    );
+}
+
+/// Reopening in the same process gives a second mapping of the same bytes.
+fn clone_ref_shares_bytes<P: ShMemProvider>() {
+    let mut provider = P::new().unwrap();
+    let a = provider.new_shmem(100).unwrap();
+    let b = provider.clone_ref(&a).unwrap();
+    assert_ne!(a.as_ptr(), b.as_ptr(), "a second mapping, not the same one");
+    a[10..15].copy_from_slice(b"hello");
+    assert_eq!(b[10..15].to_vec(), b"hello");
+    b.write(96, &0xDEAD_BEEFu32).unwrap();
+    assert_eq!(a.read::<u32>(96).unwrap(), 0xDEAD_BEEF);
+}
+
+fn bad_requests_are_errors<P: ShMemProvider>(foreign: ShMemId) {
+    let mut provider = P::new().unwrap();
+    assert!(matches!(provider.new_shmem(0), Err(ShMemError::ZeroSize)));
+    assert!(matches!(
+        provider.new_shmem(usize::MAX),
+        Err(ShMemError::TooLarge { .. })
+    ));
+    let mem = provider.new_shmem(4096).unwrap();
+    let too_big = provider.shmem_from_id_and_size(mem.id(), 1 << 20);
+    assert!(
+        matches!(too_big, Err(ShMemError::TooSmall { .. })),
+        "mapping past the end must be refused, not SIGBUS later: {too_big:?}"
+    );
+    let wrong = provider.shmem_from_id_and_size(foreign, 4096);
+    assert!(
+        matches!(wrong, Err(ShMemError::WrongBackend { .. })),
+        "{wrong:?}"
+    );
+}
+
+macro_rules! backend_tests {
+    ($module:ident, $provider:ty, $backend:literal, $foreign:expr) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn another_process_reopens_by_id() {
+                reopen_by_id::<$provider>($backend, 4096);
+            }
+
+            #[test]
+            fn another_process_reopens_from_env() {
+                reopen_from_env::<$provider>($backend);
+            }
+
+            #[test]
+            fn odd_sizes_map_exactly() {
+                reopen_by_id::<$provider>($backend, 4096 * 3 + 17);
+            }
+
+            #[test]
+            fn sizes_of_4_gib_and_more_are_not_truncated() {
+                reopen_by_id::<$provider>($backend, (4 << 30) + 4096 + 3);
+            }
+
+            #[test]
+            fn clone_ref_maps_the_same_bytes() {
+                clone_ref_shares_bytes::<$provider>();
+            }
+
+            #[test]
+            fn bad_requests_are_typed_errors() {
+                bad_requests_are_errors::<$provider>($foreign);
+            }
+        }
+    };
+}
+
+backend_tests!(memfd, MemfdShMemProvider, "memfd", ShMemId::SysV(1));
+backend_tests!(posix, PosixShMemProvider, "posix", ShMemId::SysV(1));
+backend_tests!(
+    sysv,
+    SysvShMemProvider,
+    "sysv",
+    "posix:nope".parse().unwrap()
+);
+backend_tests!(std_provider, StdShMemProvider, "std", ShMemId::SysV(1));
+
+#[test]
+fn sysv_ids_in_the_environment_are_plain_numbers_as_afl_expects() {
+    let mem = SysvShMemProvider.new_shmem(64 * 1024).unwrap();
+    let [(_, id), (_, size)] = mem.description().env_vars("__AFL_SHM_ID");
+    assert!(id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    assert_eq!(size, "65536");
+}
+
+#[test]
+fn unrelated_processes_meet_by_name_both_ways() {
+    // We create, the peer opens by name.
+    let name = format!("shm-test-{}", nonce());
+    let mem = NamedShMem::create(&name, 8192).unwrap();
+    let n = nonce();
+    exchange(
+        &mem,
+        &n,
+        Command::new(PEER).args(["open", "named", "name", &name, &n]),
+    );
+    drop(mem);
+
+    // The peer creates, we open by name.
+    let name = format!("shm-test-{}", nonce());
+    let n = nonce();
+    let mut child = Command::new(PEER)
+        .args(["create-named", &name, "8192", &n])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let mem = NamedShMem::open(&name).unwrap();
+    assert_eq!(mem.len(), 8192, "open maps the whole object");
+    assert_eq!(handshake::opener(&mem, &n).unwrap(), format!("bye {n}"));
+    assert!(child.wait().unwrap().success());
+    drop(mem);
+    assert!(
+        !std::path::Path::new("/dev/shm").join(&name).exists(),
+        "the peer created it, so the peer removed it"
+    );
+}
+
+#[test]
+fn a_windows_namespace_is_not_part_of_the_file_name() {
+    let base = format!("shm-test-{}", nonce());
+    let mem = NamedShMem::create(&format!("Local\\{base}"), 100).unwrap();
+    assert!(std::path::Path::new("/dev/shm").join(&base).exists());
+    let same = NamedShMem::open(&base).unwrap();
+    mem[..2].copy_from_slice(b"ok");
+    assert_eq!(same[..2].to_vec(), b"ok");
+}
+
+#[test]
+fn named_segments_are_removed_by_their_creator_unless_kept() {
+    let name = format!("shm-test-{}", nonce());
+    let path = std::path::Path::new("/dev/shm").join(&name);
+    let mem = NamedShMem::create(&name, 100).unwrap();
+    let opener = NamedShMem::open(&name).unwrap();
+    drop(opener);
+    assert!(path.exists(), "an opener never removes the name");
+    assert!(matches!(
+        NamedShMem::create(&name, 100),
+        Err(ShMemError::AlreadyExists { .. })
+    ));
+    drop(mem);
+    assert!(!path.exists(), "the creator removes it on drop");
+
+    let mut kept = NamedShMem::create(&name, 100).unwrap();
+    kept.keep();
+    drop(kept);
+    assert!(path.exists(), "kept on request");
+    let again = NamedShMem::open(&name).unwrap();
+    assert!(!again.is_owner());
+    drop(again);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn created_named_segments_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let name = format!("shm-test-{}", nonce());
+    let mem = NamedShMem::create(&name, 100).unwrap();
+    let mode = std::fs::metadata(mem.path().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn opening_a_missing_name_says_so() {
+    let err = NamedShMem::open(&format!("shm-test-missing-{}", nonce())).unwrap_err();
+    assert!(matches!(err, ShMemError::NotFound { .. }), "{err}");
+    assert!(
+        err.to_string().contains("shm-test-missing-"),
+        "names the segment: {err}"
+    );
+}
+
+#[test]
+fn bad_names_are_errors_not_panics() {
+    for bad in ["", "a/b", "../x", "a\0b", "x\\y", "..", &"n".repeat(300)] {
+        let err = NamedShMem::create(bad, 10).unwrap_err();
+        assert!(
+            matches!(err, ShMemError::InvalidName { .. }),
+            "{bad:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_symlink_in_dev_shm_is_refused_and_its_target_untouched() {
+    let dir = std::env::temp_dir().join(format!("shm-test-victim-{}", nonce()));
+    std::fs::write(&dir, b"precious").unwrap();
+    let name = format!("shm-test-{}", nonce());
+    let link = std::path::Path::new("/dev/shm").join(&name);
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let opened = NamedShMem::open(&name);
+    let created = NamedShMem::create(&name, 4096);
+    std::fs::remove_file(&link).unwrap();
+    let victim = std::fs::read(&dir).unwrap();
+    std::fs::remove_file(&dir).unwrap();
+    assert!(opened.is_err(), "open followed a symlink");
+    assert!(created.is_err(), "create followed a symlink");
+    assert!(opened.unwrap_err().to_string().contains("symbolic link"));
+    assert_eq!(victim, b"precious");
+}
+
+#[test]
+fn malformed_environment_values_are_clear_errors() {
+    for (id, size, expect) in [
+        ("memfd:1:2", "4096", "TEST_SHMEM"),
+        ("posix:a/b", "4096", "TEST_SHMEM"),
+        ("posix:x", "0", "TEST_SHMEM_SIZE"),
+        ("posix:x", "lots", "TEST_SHMEM_SIZE"),
+    ] {
+        let out = Command::new(PEER)
+            .args(["open", "posix", "env", "TEST_SHMEM", "n"])
+            .env("TEST_SHMEM", id)
+            .env("TEST_SHMEM_SIZE", size)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{id} {size}: {stderr}");
+        assert!(stderr.contains(expect), "{id} {size}: {stderr}");
+    }
+    let out = Command::new(PEER)
+        .args(["open", "posix", "env", "TEST_SHMEM", "n"])
+        .env_remove("TEST_SHMEM")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("TEST_SHMEM") && stderr.contains("not set"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn anonymous_segments_leave_nothing_behind() {
+    let sysv = SysvShMemProvider.new_shmem(4096).unwrap();
+    let ShMemId::SysV(shmid) = sysv.id() else {
+        unreachable!()
+    };
+    drop(sysv);
+    assert!(
+        SysvShMemProvider
+            .shmem_from_id_and_size(ShMemId::SysV(shmid), 4096)
+            .is_err(),
+        "SysV segment {shmid} outlived its only mapping"
+    );
+
+    let memfd = MemfdShMemProvider.new_shmem(4096).unwrap();
+    let id = memfd.id();
+    drop(memfd);
+    assert!(
+        MemfdShMemProvider.shmem_from_id_and_size(id, 4096).is_err(),
+        "the memfd is still reachable after its drop"
+    );
+}
