@@ -3,7 +3,51 @@
 
 pub mod handshake;
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use shmem::ShBytes;
+
+/// Runs the creator's side of the handshake against `peer`, a second
+/// process that must open the segment and print the creator's last message.
+pub fn exchange(mem: &ShBytes, nonce: &str, peer: &mut Command) {
+    handshake::creator_start(mem, nonce);
+    let mut child = peer
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {:?}: {e}", peer.get_program()));
+    let finished = handshake::creator_finish(mem, nonce, || {
+        child.try_wait().expect("poll the peer").is_none()
+    });
+    let out = child.wait_with_output().expect("wait for the peer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    finished.unwrap_or_else(|e| panic!("{e}; peer exited with {} and said: {stderr}", out.status));
+    assert!(
+        out.status.success(),
+        "the peer failed ({}): {stderr}",
+        out.status
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("bye {nonce}")
+    );
+}
+
+/// Starts `cmd` with its stdout piped and waits for it to print `ready`.
+pub fn spawn_until_ready(cmd: &mut Command) -> Child {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("piped"))
+        .read_line(&mut line)
+        .expect("read the peer's first line");
+    assert_eq!(line.trim(), "ready", "the peer did not get ready");
+    child
+}
 
 /// Polls `f` every few milliseconds until it returns `Some`, or panics with
 /// `what` after `timeout`.

@@ -3,37 +3,15 @@
 //! environment or by name, and writes travel both ways.
 #![cfg(target_os = "linux")]
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use shm_tests::{handshake, nonce};
+use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
     MemfdShMemProvider, NamedShMem, PosixShMemProvider, ShBytes, ShMem, ShMemError, ShMemId,
     ShMemProvider, StdShMemProvider, SysvShMemProvider,
 };
 
 const PEER: &str = env!("CARGO_BIN_EXE_shm-peer");
-
-/// Runs the creator's side against `peer`, which must open the segment
-/// and print the creator's last message.
-fn exchange(mem: &ShBytes, nonce: &str, peer: &mut Command) {
-    handshake::creator_start(mem, nonce);
-    let mut child = peer
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start shm-peer");
-    let finished = handshake::creator_finish(mem, nonce, || {
-        child.try_wait().expect("poll shm-peer").is_none()
-    });
-    let out = child.wait_with_output().expect("wait for shm-peer");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    finished.unwrap_or_else(|e| panic!("{e}; peer said: {stderr}"));
-    assert!(out.status.success(), "shm-peer failed: {stderr}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("bye {nonce}")
-    );
-}
 
 fn reopen_by_id<P: ShMemProvider>(backend: &str, size: usize) {
     let mut provider = P::new().unwrap();
@@ -165,18 +143,7 @@ fn unrelated_processes_meet_by_name_both_ways() {
     // The peer creates, we open by name.
     let name = format!("shm-test-{}", nonce());
     let n = nonce();
-    let mut child = Command::new(PEER)
-        .args(["create-named", &name, "8192", &n])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "ready");
+    let mut child = spawn_until_ready(Command::new(PEER).args(["create-named", &name, "8192", &n]));
     let mem = NamedShMem::open(&name).unwrap();
     assert_eq!(mem.len(), 8192, "open maps the whole object");
     assert_eq!(handshake::opener(&mem, &n).unwrap(), format!("bye {n}"));

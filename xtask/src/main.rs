@@ -1,0 +1,379 @@
+//! Project tasks: `cargo xtask <task>`.
+//!
+//! - `setup`: installs what a fresh Debian/Ubuntu machine lacks (Wine, the
+//!   MinGW linker, rustup targets), asking for nothing that is there.
+//! - `build-windows`: builds the Windows programs and puts the
+//!   bcryptprimitives shim beside them.
+//! - `test`: setup, then every test: Linux, Windows under Wine, checks of
+//!   the other OSes, lints; fails if the tests left anything in `/dev/shm`
+//!   or a SysV segment behind.
+//! - `demo`: setup, build, and run `shm-bridge demo`.
+//! - `install [--prefix DIR]`: builds release binaries and installs them.
+
+use std::collections::BTreeSet;
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WINDOWS: &str = "x86_64-pc-windows-gnu";
+/// Targets whose backends must at least compile here.
+const CHECK_ONLY: [&str; 3] = [
+    "x86_64-apple-darwin",
+    "aarch64-linux-android",
+    "x86_64-unknown-freebsd",
+];
+const APT_PACKAGES: [&str; 3] = ["wine", "wine64", "gcc-mingw-w64-x86-64"];
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["setup"] => setup(true),
+        ["build-windows"] => build_windows(false).map(drop),
+        ["test"] => test(),
+        ["lint"] => lint(),
+        ["demo", rest @ ..] => demo(rest),
+        ["install", rest @ ..] => install(rest),
+        _ => bail!(
+            "usage: cargo xtask <setup | build-windows | test | lint | demo | install [--prefix DIR]>"
+        ),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run_cmd(cmd: &mut Command) -> Result<()> {
+    eprintln!("+ {}", show(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {}", show(cmd)))?;
+    if !status.success() {
+        bail!("{} failed ({status})", show(cmd));
+    }
+    Ok(())
+}
+
+fn show(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs missing apt packages and rustup targets.
+fn setup(all_targets: bool) -> Result<()> {
+    if !(have("wine") && have("wineserver") && have("x86_64-w64-mingw32-gcc")) {
+        if !have("apt-get") {
+            bail!(
+                "Wine and the MinGW-w64 linker are missing; install your distribution's \
+                 packages for wine (64-bit) and x86_64-w64-mingw32-gcc, then rerun"
+            );
+        }
+        let sudo: &[&str] = if is_root() {
+            &[]
+        } else if have("sudo") {
+            &["sudo"]
+        } else {
+            bail!(
+                "Wine and the MinGW-w64 linker are missing; as root run: apt-get install {}",
+                APT_PACKAGES.join(" ")
+            );
+        };
+        let apt = |args: &[&str]| {
+            let mut c = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+            if !sudo.is_empty() {
+                c.arg("apt-get");
+            }
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            c
+        };
+        run_cmd(&mut apt(&["update", "-q"]))?;
+        let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+        install.args(APT_PACKAGES);
+        run_cmd(&mut install)?;
+    }
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the Windows target (https://rustup.rs)")?;
+    let installed = String::from_utf8_lossy(&installed.stdout).into_owned();
+    let wanted: Vec<&str> = if all_targets {
+        std::iter::once(WINDOWS).chain(CHECK_ONLY).collect()
+    } else {
+        vec![WINDOWS]
+    };
+    let missing: Vec<&str> = wanted
+        .into_iter()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if !missing.is_empty() {
+        run_cmd(
+            Command::new("rustup")
+                .args(["target", "add"])
+                .args(&missing),
+        )?;
+    }
+    let components = Command::new("rustup")
+        .args(["component", "list", "--installed"])
+        .output()?;
+    let components = String::from_utf8_lossy(&components.stdout).into_owned();
+    for component in ["clippy", "rustfmt"] {
+        if all_targets && !components.lines().any(|l| l.starts_with(component)) {
+            run_cmd(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+/// The Windows programs, with the shim beside them.
+fn build_windows(release: bool) -> Result<PathBuf> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--target",
+        WINDOWS,
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--bins",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    run_cmd(&mut build)?;
+    let dir = target_dir()
+        .join(WINDOWS)
+        .join(if release { "release" } else { "debug" });
+    install_shim(&dir)?;
+    Ok(dir)
+}
+
+fn install_shim(dir: &Path) -> Result<()> {
+    let dll = dir.join("bcryptprimitives.dll");
+    let source = root().join("tools/bcryptprimitives/bcryptprimitives.c");
+    let fresh = dll
+        .metadata()
+        .and_then(|d| Ok(d.modified()? >= source.metadata()?.modified()?))
+        .unwrap_or(false);
+    if !fresh {
+        run_cmd(Command::new(root().join("tools/build-shim")).arg(&dll))?;
+    }
+    Ok(())
+}
+
+/// A Wine prefix of our own, booted once.
+fn wine_prefix() -> Result<PathBuf> {
+    let prefix = target_dir().join("wine-prefix");
+    if !prefix.join("system.reg").exists() {
+        eprintln!(
+            "booting a Wine prefix in {} (once; takes a while)",
+            prefix.display()
+        );
+        run_cmd(
+            Command::new("wineboot")
+                .arg("-i")
+                .env("WINEPREFIX", &prefix)
+                .env("WINEDEBUG", "-all"),
+        )?;
+        run_cmd(
+            Command::new("wineserver")
+                .arg("-w")
+                .env("WINEPREFIX", &prefix),
+        )?;
+    }
+    Ok(prefix)
+}
+
+/// What tests could leave behind: `/dev/shm` entries and SysV segments.
+fn ipc_objects() -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    if let Ok(dir) = std::fs::read_dir("/dev/shm") {
+        for entry in dir.flatten() {
+            found.insert(format!("/dev/shm/{}", entry.file_name().to_string_lossy()));
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/sysvipc/shm") {
+        for line in text.lines().skip(1) {
+            if let Some(shmid) = line.split_whitespace().nth(1) {
+                found.insert(format!("SysV segment {shmid}"));
+            }
+        }
+    }
+    found
+}
+
+fn test() -> Result<()> {
+    setup(true)?;
+    let before = ipc_objects();
+    let windows_dir = build_windows(false)?;
+    let prefix = wine_prefix()?;
+    let with_wine = |c: &mut Command| {
+        c.env("WINEPREFIX", &prefix)
+            .env("WINEDEBUG", "-all")
+            .env("SHM_BRIDGE_WIN_DIR", &windows_dir);
+    };
+    let result = (|| {
+        let mut host = cargo();
+        host.args(["test", "--workspace"]);
+        with_wine(&mut host);
+        run_cmd(&mut host)?;
+        let mut windows = cargo();
+        windows.args([
+            "test",
+            "--target",
+            WINDOWS,
+            "-p",
+            "shmem",
+            "-p",
+            "shm-tests",
+        ]);
+        with_wine(&mut windows);
+        run_cmd(&mut windows)?;
+        lint()
+    })();
+    let _ = Command::new("wineserver")
+        .arg("-k")
+        .env("WINEPREFIX", &prefix)
+        .status();
+    result?;
+    let left: Vec<String> = ipc_objects().difference(&before).cloned().collect();
+    if !left.is_empty() {
+        bail!("the tests left shared memory behind: {}", left.join(", "));
+    }
+    eprintln!("xtask: every test passed; nothing was left in /dev/shm or SysV");
+    Ok(())
+}
+
+fn lint() -> Result<()> {
+    run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_cmd(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run_cmd(cargo().args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--all-targets",
+        "--target",
+        WINDOWS,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    for target in CHECK_ONLY {
+        run_cmd(cargo().args([
+            "clippy",
+            "-p",
+            "shmem",
+            "--all-targets",
+            "--target",
+            target,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    Ok(())
+}
+
+fn demo(rest: &[&str]) -> Result<()> {
+    setup(false)?;
+    let windows_dir = build_windows(false)?;
+    let mut run = cargo();
+    run.args([
+        "run",
+        "--quiet",
+        "-p",
+        "shm-bridge",
+        "--",
+        "demo",
+        "--exe-dir",
+    ])
+    .arg(&windows_dir)
+    .args(rest);
+    run_cmd(&mut run)
+}
+
+fn install(rest: &[&str]) -> Result<()> {
+    let prefix = match rest {
+        [] => env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".local"))
+            .context("HOME is not set; pass --prefix DIR")?,
+        ["--prefix", dir] => PathBuf::from(dir),
+        _ => bail!("usage: cargo xtask install [--prefix DIR]"),
+    };
+    setup(false)?;
+    let windows_dir = build_windows(true)?;
+    run_cmd(cargo().args(["build", "--release", "-p", "shm-bridge"]))?;
+    let bin = prefix.join("bin");
+    let data = prefix.join("share/shm-bridge");
+    std::fs::create_dir_all(&bin)?;
+    std::fs::create_dir_all(&data)?;
+    copy(
+        &target_dir().join("release/shm-bridge"),
+        &bin.join("shm-bridge"),
+    )?;
+    for file in ["shm-bridge.exe", "sim-standin.exe", "bcryptprimitives.dll"] {
+        copy(&windows_dir.join(file), &data.join(file))?;
+    }
+    eprintln!(
+        "installed {} and the Windows side in {}; check with: shm-bridge doctor",
+        bin.join("shm-bridge").display(),
+        data.display()
+    );
+    Ok(())
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to)
+        .with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
+    eprintln!("  {}", to.display());
+    Ok(())
+}
