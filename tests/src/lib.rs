@@ -2,6 +2,8 @@
 //! over a segment, and running Windows programs under Wine.
 
 pub mod handshake;
+#[cfg(unix)]
+pub mod wine;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

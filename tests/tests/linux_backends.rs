@@ -7,8 +7,8 @@ use std::process::Command;
 
 use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
-    MemfdShMemProvider, NamedShMem, PosixShMemProvider, ShBytes, ShMem, ShMemError, ShMemId,
-    ShMemProvider, StdShMemProvider, SysvShMemProvider,
+    MemfdShMemProvider, NamedShMem, PosixShMemProvider, ShMem, ShMemError, ShMemId, ShMemProvider,
+    StdShMemProvider, SysvShMemProvider,
 };
 
 const PEER: &str = env!("CARGO_BIN_EXE_shm-peer");

@@ -6,8 +6,7 @@ use std::process::Command;
 
 use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
-    NamedShMem, ShBytes, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider,
-    WinShMemProvider,
+    NamedShMem, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider, WinShMemProvider,
 };
 
 /// The peer, as a path Windows understands (cargo gives the build host's path).
