@@ -35,8 +35,8 @@ pub const MAX_NAME_LEN: usize = if cfg!(target_vendor = "apple") {
 /// - an optional namespace, `Local\` or `Global\` (any case), which selects
 ///   the Windows object namespace and is not part of the [`base`](Self::base)
 ///   (the file name on Linux);
-/// - then a base of 1 to [`MAX_NAME_LEN`] bytes with no `/`, `\` or NUL,
-///   that is neither `.` nor `..`.
+/// - then a base of 1 to [`MAX_NAME_LEN`] bytes with no `/`, `\`, NUL or
+///   `..`, that is not `.`: whatever the name, its file stays in its directory.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ShMemName {
     full: String,
@@ -67,7 +67,7 @@ impl ShMemName {
                 "it contains '\\'; only a leading Local\\ or Global\\ namespace may have one",
             ));
         }
-        if base == "." || base == ".." {
+        if base == "." || base.contains("..") {
             return Err(invalid("'.' and '..' name directories, not segments"));
         }
         if base.len() > MAX_NAME_LEN {
@@ -189,6 +189,7 @@ mod tests {
             ".",
             "..",
             "Global\\..",
+            "a..b",
             &long,
         ] {
             let err = ShMemName::new(bad).unwrap_err();
