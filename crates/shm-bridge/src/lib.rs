@@ -4,5 +4,29 @@
 //! runs inside a Wine/Proton prefix ([`win`]); for Linux it is the
 //! companion that launches, lists, watches and cleans up.
 
+pub mod ledger;
+#[cfg(unix)]
+pub mod linux;
+pub mod mounts;
 pub mod presets;
 pub mod spec;
+#[cfg(windows)]
+pub mod win;
+
+/// Bytes as people read them: `2048 bytes`, `1.5 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "bytes";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    format!("{value:.1} {unit}")
+}

@@ -1,0 +1,97 @@
+//! Marker files: how shm-bridge knows which tmpfs files it made.
+//!
+//! Beside each file it creates, `NAME`, the bridge writes `.NAME.shm-bridge`
+//! holding the file's inode. Clean-up removes a file only when its marker
+//! names that very inode, so a file some other program made, or one put in
+//! the place of ours, is never deleted.
+
+use std::fmt::Write as _;
+
+/// The marker's file name for the tmpfs file `file_name`.
+pub fn marker_name(file_name: &str) -> String {
+    format!(".{file_name}.shm-bridge")
+}
+
+/// The tmpfs file a marker file name belongs to, if it is a marker's name.
+pub fn file_of_marker(marker: &str) -> Option<&str> {
+    marker
+        .strip_prefix('.')?
+        .strip_suffix(".shm-bridge")
+        .filter(|f| !f.is_empty())
+}
+
+/// What a marker records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// The mapping's name, namespace included.
+    pub name: String,
+    /// The inode of the file the bridge created.
+    pub inode: u64,
+    /// The size it gave the file.
+    pub size: u64,
+    /// The Linux pid of the bridge that made or last adopted it.
+    pub pid: Option<u32>,
+}
+
+const MAGIC: &str = "shm-bridge marker 1";
+
+impl Marker {
+    /// The marker as the text of its file.
+    pub fn to_text(&self) -> String {
+        let mut text = format!(
+            "{MAGIC}\nname={}\ninode={}\nsize={}\n",
+            self.name, self.inode, self.size
+        );
+        if let Some(pid) = self.pid {
+            let _ = writeln!(text, "pid={pid}");
+        }
+        text
+    }
+
+    /// Reads a marker file's text; `None` if it is not one.
+    pub fn parse(text: &str) -> Option<Marker> {
+        let mut lines = text.lines();
+        if lines.next()? != MAGIC {
+            return None;
+        }
+        let (mut name, mut inode, mut size, mut pid) = (None, None, None, None);
+        for line in lines {
+            match line.split_once('=')? {
+                ("name", v) => name = Some(v.to_owned()),
+                ("inode", v) => inode = Some(v.parse().ok()?),
+                ("size", v) => size = Some(v.parse().ok()?),
+                ("pid", v) => pid = Some(v.parse().ok()?),
+                _ => {}
+            }
+        }
+        Some(Marker {
+            name: name?,
+            inode: inode?,
+            size: size?,
+            pid,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        let m = Marker {
+            name: "Local\\SCSTelemetry".into(),
+            inode: 42,
+            size: 32768,
+            pid: Some(7),
+        };
+        assert_eq!(Marker::parse(&m.to_text()), Some(m));
+        assert_eq!(Marker::parse("something else\ninode=1"), None);
+        assert_eq!(
+            file_of_marker(&marker_name("acpmf_static")),
+            Some("acpmf_static")
+        );
+        assert_eq!(file_of_marker(".x"), None);
+        assert_eq!(file_of_marker("..shm-bridge"), None);
+    }
+}

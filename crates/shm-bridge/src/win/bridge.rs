@@ -1,0 +1,316 @@
+//! Creating the named mappings, each backed by a file on the tmpfs, and
+//! removing what was created when the bridge ends.
+//!
+//! All checks run before anything is created; creation is all or nothing.
+//! A file that exists already (made by a Linux program) is mapped as it is
+//! and never truncated or deleted. Pages are reserved by writing them, so
+//! a full tmpfs fails here, at start, not as a crash of the game later.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::windows::io::AsRawHandle;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use shmem::{ShMemError, ShMemName, WinShMem};
+use windows_sys::Win32::Foundation::ERROR_DISK_FULL;
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle, GetFinalPathNameByHandleW,
+};
+
+use super::tmpfs::Tmpfs;
+use super::wine;
+use crate::ledger::{Marker, marker_name};
+use crate::spec::MapSpec;
+
+/// Where a bridged file came from, which decides whether we remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// We created it; removed when the bridge ends.
+    Created,
+    /// An earlier bridge created it and left it (it was killed); reused
+    /// with its data, and removed when this bridge ends.
+    Leftover,
+    /// Someone else made it (a Linux program): mapped as it is, never removed.
+    Existing,
+}
+
+/// One mapping that exists while this value lives.
+#[derive(Debug)]
+pub struct Bridged {
+    /// The mapping's name.
+    pub name: ShMemName,
+    /// The file, as Linux programs open it.
+    pub unix_path: String,
+    /// The mapping's size.
+    pub size: u64,
+    /// Where the file came from.
+    pub origin: Origin,
+    // Dropped in this order: the mapping and the file must be closed
+    // before the cleanup removes the file.
+    _mapping: WinShMem,
+    _file: File,
+    _cleanup: RemoveFiles,
+}
+
+/// Removes a file we created and its marker.
+#[derive(Debug, Default)]
+struct RemoveFiles(Vec<PathBuf>);
+
+impl Drop for RemoveFiles {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// What we found for one spec before creating anything.
+struct Plan<'a> {
+    spec: &'a MapSpec,
+    path: PathBuf,
+    marker: PathBuf,
+    found: Found,
+    size: u64,
+}
+
+enum Found {
+    Missing,
+    File {
+        file: File,
+        len: u64,
+        leftover: bool,
+    },
+}
+
+/// Creates every mapping of `specs`, or none.
+pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs) -> Result<Vec<Bridged>> {
+    let plans = specs
+        .iter()
+        .map(|spec| plan(spec, tmpfs))
+        .collect::<Result<Vec<_>>>()?;
+    let needed: u64 = plans
+        .iter()
+        .map(|p| match &p.found {
+            Found::Missing => p.size,
+            Found::File { len, .. } => p.size.saturating_sub(*len),
+        })
+        .sum();
+    if needed > tmpfs.free {
+        bail!(
+            "the mappings need {} more on {}, but it has only {} free; free some space or \
+             pass --tmpfs with a larger tmpfs. Nothing was created",
+            crate::human_bytes(needed),
+            tmpfs.unix,
+            crate::human_bytes(tmpfs.free)
+        );
+    }
+    let mut bridged = Vec::with_capacity(plans.len());
+    for p in plans {
+        // On error, `bridged` drops and removes what was created so far.
+        bridged.push(create(p, tmpfs)?);
+    }
+    Ok(bridged)
+}
+
+fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs) -> Result<Plan<'a>> {
+    let name = spec.file_name();
+    let path = tmpfs.dos_file(name);
+    let marker = tmpfs.dos_file(&marker_name(name));
+    let unix = tmpfs.unix_file(name);
+    let found = match File::options().read(true).write(true).open(&path) {
+        Ok(file) => {
+            check_not_redirected(&file, tmpfs, name)?;
+            let meta = file.metadata().with_context(|| format!("reading {unix}"))?;
+            if !meta.is_file() {
+                bail!("{unix} exists and is not a regular file; remove it or pick another name");
+            }
+            let leftover =
+                read_marker(&marker).is_some_and(|m| inode(&file).is_ok_and(|ino| ino == m.inode));
+            Found::File {
+                len: meta.len(),
+                file,
+                leftover,
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Missing,
+        Err(e) => return Err(e).with_context(|| format!("opening {unix}")),
+    };
+    let size = match (&found, spec.size) {
+        (Found::Missing, Some(size)) => size,
+        (Found::Missing, None) => bail!(
+            "{} has no size and {unix} does not exist: give --size for it",
+            spec.name
+        ),
+        (Found::File { len: 0, .. }, None) => {
+            bail!("{unix} exists but is empty: give --size for {}", spec.name)
+        }
+        (Found::File { len, .. }, None) => *len,
+        (Found::File { len, .. }, Some(size)) if size < *len => bail!(
+            "{unix} already holds {len} bytes, more than --size {size} for {}: \
+             give a size of at least {len}, or none to use the file's own",
+            spec.name
+        ),
+        (Found::File { .. }, Some(size)) => size,
+    };
+    Ok(Plan {
+        spec,
+        path,
+        marker,
+        found,
+        size,
+    })
+}
+
+fn create(plan: Plan<'_>, tmpfs: &Tmpfs) -> Result<Bridged> {
+    let name = plan.spec.name.clone();
+    let unix_path = tmpfs.unix_file(plan.spec.file_name());
+    let mut cleanup = RemoveFiles::default();
+    let (mut file, from, origin) = match plan.found {
+        Found::Missing => {
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&plan.path)
+                .with_context(|| {
+                    format!("creating {unix_path} (did it appear meanwhile, or is it a dangling symbolic link?)")
+                })?;
+            cleanup.0.push(plan.path.clone());
+            (file, 0, Origin::Created)
+        }
+        Found::File {
+            file,
+            len,
+            leftover,
+        } => {
+            if leftover {
+                cleanup.0.push(plan.path.clone());
+            }
+            let origin = if leftover {
+                Origin::Leftover
+            } else {
+                Origin::Existing
+            };
+            (file, len, origin)
+        }
+    };
+    reserve(&mut file, from, plan.size).with_context(|| {
+        format!(
+            "reserving {} for {unix_path}",
+            crate::human_bytes(plan.size)
+        )
+    })?;
+    if origin != Origin::Existing {
+        write_marker(&plan.marker, &name, &file, plan.size)
+            .with_context(|| format!("writing the marker beside {unix_path}"))?;
+        cleanup.0.push(plan.marker.clone());
+    }
+    let size = usize::try_from(plan.size).context("size exceeds this machine's address space")?;
+    let mapping = WinShMem::from_file(&name, &file, size).map_err(|e| match e {
+        ShMemError::AlreadyExists { .. } => anyhow::anyhow!(
+            "a mapping named {name} already exists in this Wine prefix: the game (or another \
+             shm-bridge) made it first, so it is not backed by {unix_path}. Start shm-bridge \
+             before the game"
+        ),
+        other => anyhow::Error::new(other).context(format!("mapping {unix_path} as {name}")),
+    })?;
+    Ok(Bridged {
+        name,
+        unix_path,
+        size: plan.size,
+        origin,
+        _mapping: mapping,
+        _file: file,
+        _cleanup: cleanup,
+    })
+}
+
+/// Writes zeros from `from` to `to`: on a tmpfs only written pages are
+/// allocated, and a mapping touched past the space left crashes its writer.
+fn reserve(file: &mut File, from: u64, to: u64) -> Result<()> {
+    if to <= from {
+        return Ok(());
+    }
+    const CHUNK: usize = 1 << 20;
+    let zeros = vec![0u8; CHUNK];
+    file.seek(SeekFrom::Start(from))?;
+    let mut left = to - from;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        if let Err(e) = file.write_all(&zeros[..n]) {
+            if e.raw_os_error() == Some(ERROR_DISK_FULL as i32) {
+                bail!("the tmpfs is full; free some space or pass --tmpfs with a larger one");
+            }
+            return Err(e.into());
+        }
+        left -= n as u64;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// Refuses a file reached through a symbolic link: the link may point
+/// anywhere (the tmpfs is world-writable), and we would write there.
+/// Wine does not flag links, but resolves them in the handle's final path.
+fn check_not_redirected(file: &File, tmpfs: &Tmpfs, name: &str) -> Result<()> {
+    let actual = final_path(file.as_raw_handle())?;
+    let dir =
+        std::fs::canonicalize(&tmpfs.dos).with_context(|| format!("resolving {}", tmpfs.unix))?;
+    let expected = dir.join(name);
+    if !actual.eq_ignore_ascii_case(&expected.to_string_lossy()) {
+        let target = wine::unix_path(Path::new(actual.trim_start_matches(r"\\?\")))
+            .unwrap_or(actual.clone());
+        bail!(
+            "{} leads to {target} (a symbolic link?); refusing to use it. Remove it if it is yours",
+            tmpfs.unix_file(name)
+        );
+    }
+    Ok(())
+}
+
+fn final_path(handle: std::os::windows::io::RawHandle) -> Result<String> {
+    let mut buf = vec![0u16; 1024];
+    // SAFETY: a live handle; the buffer holds `buf.len()` wide chars.
+    let n = unsafe { GetFinalPathNameByHandleW(handle, buf.as_mut_ptr(), buf.len() as u32, 0) };
+    if n == 0 || n as usize >= buf.len() {
+        bail!(
+            "GetFinalPathNameByHandleW: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(String::from_utf16_lossy(&buf[..n as usize]))
+}
+
+/// The file's inode (Wine's file index is `st_ino`).
+pub fn inode(file: &File) -> Result<u64> {
+    // SAFETY: zeroes are a valid BY_HANDLE_FILE_INFORMATION.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: a live handle and one out-struct we own.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
+        bail!(
+            "GetFileInformationByHandle: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok((u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow))
+}
+
+pub fn read_marker(path: &Path) -> Option<Marker> {
+    Marker::parse(&std::fs::read_to_string(path).ok()?)
+}
+
+fn write_marker(path: &Path, name: &ShMemName, file: &File, size: u64) -> Result<()> {
+    let marker = Marker {
+        name: name.to_string(),
+        inode: inode(file)?,
+        size,
+        pid: wine::linux_pid(),
+    };
+    // A file by that name that is not a marker is someone else's: leave it.
+    if path.exists() && read_marker(path).is_none() {
+        bail!("{} exists and is not a shm-bridge marker", path.display());
+    }
+    std::fs::write(path, marker.to_text())?;
+    Ok(())
+}

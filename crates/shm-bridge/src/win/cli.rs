@@ -1,0 +1,50 @@
+//! The exe's command line, as users of the original shm-bridge know it.
+
+use clap::{ArgAction, Parser};
+
+/// Creates a game's named shared memory inside its Wine/Proton prefix,
+/// backed by files on a Linux tmpfs, so Linux programs can map the pages
+/// the game writes. Run it before the game, in the game's prefix.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shm-bridge.exe",
+    version,
+    after_help = "Examples:\n  \
+        shm-bridge.exe --game acc\n  \
+        shm-bridge.exe -m acpmf_crewchief acpmf_static acpmf_physics acpmf_graphics -s 15660 2048 2048 2048\n  \
+        shm-bridge.exe --map Local\\SCSTelemetry --size 32768\n  \
+        shm-bridge.exe --game acc -- C:\\Games\\acc.exe   (start the game, remove everything when it exits)"
+)]
+pub struct Cli {
+    /// Mapping name(s); several may follow one flag. A leading `Local\` or
+    /// `Global\` selects the Windows namespace and is not part of the file name.
+    #[arg(short = 'm', long = "map", value_name = "NAME", num_args = 1.., action = ArgAction::Append)]
+    pub maps: Vec<String>,
+
+    /// Size(s) in bytes, one per --map, in the same order. Optional for
+    /// files that already exist in the tmpfs (made by a Linux program).
+    #[arg(short = 's', long = "size", value_name = "BYTES", num_args = 1..,
+          action = ArgAction::Append, allow_negative_numbers = true)]
+    pub sizes: Vec<String>,
+
+    /// Take the mappings of a known title (see --list-games).
+    #[arg(short = 'g', long, value_name = "TITLE")]
+    pub game: Option<String>,
+
+    /// Print the known titles and their mappings, and exit.
+    #[arg(long)]
+    pub list_games: bool,
+
+    /// Remove the files an earlier run left behind for these mappings, and exit.
+    #[arg(long = "clean-up")]
+    pub clean_up: bool,
+
+    /// The tmpfs directory for the files, as a Linux path (or a Windows one).
+    #[arg(long, value_name = "DIR", default_value = "/dev/shm")]
+    pub tmpfs: String,
+
+    /// A program to start once the mappings exist (wrapper mode); the bridge
+    /// waits for it, removes what it created and exits with its exit code.
+    #[arg(last = true, value_name = "GAME.exe [ARGS]")]
+    pub command: Vec<String>,
+}

@@ -1,0 +1,146 @@
+//! The bridge exe: runs in a game's Wine/Proton prefix and creates the
+//! game's named mappings first, backed by files on a Linux tmpfs.
+
+mod bridge;
+mod cleanup;
+mod cli;
+mod stop;
+mod tmpfs;
+mod wine;
+
+use std::os::windows::io::AsRawHandle;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use windows_sys::Win32::Foundation::WAIT_OBJECT_0;
+use windows_sys::Win32::System::Threading::WaitForMultipleObjects;
+
+use crate::human_bytes;
+use crate::presets::Presets;
+use crate::spec::{self, MapSpec};
+use bridge::{Bridged, Origin};
+use cli::Cli;
+use stop::Stop;
+use tmpfs::Tmpfs;
+
+/// Runs the exe; errors are printed with their causes and exit with 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shm-bridge: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let presets = Presets::builtin();
+    if cli.list_games {
+        print!("{}", presets.describe());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let specs = specs(&cli, &presets)?;
+    let version = wine::version().context(
+        "shm-bridge.exe runs inside Wine or Proton; on Windows, programs share named \
+         memory without a bridge",
+    )?;
+    let stop = Stop::install()?;
+    let tmpfs = Tmpfs::locate(&cli.tmpfs)?;
+    if cli.clean_up {
+        cleanup::clean_up(&specs, &tmpfs);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "shm-bridge {} on Wine {version}: tmpfs {} ({} free)",
+        env!("CARGO_PKG_VERSION"),
+        tmpfs.unix,
+        human_bytes(tmpfs.free)
+    );
+    let bridged = bridge::create_all(&specs, &tmpfs)?;
+    for b in &bridged {
+        println!("  {}", describe(b));
+    }
+    let code = if cli.command.is_empty() {
+        println!(
+            "All {} mappings exist. Press Ctrl-C to remove them and exit.",
+            bridged.len()
+        );
+        stop.wait();
+        ExitCode::SUCCESS
+    } else {
+        run_game(&cli.command, &stop, bridged.len())?
+    };
+    let removed = bridged
+        .iter()
+        .filter(|b| b.origin != Origin::Existing)
+        .count();
+    drop(bridged);
+    println!("Removed {removed} file(s); bye.");
+    stop.finished();
+    Ok(code)
+}
+
+/// The maps of `--map`/`--size` and of `--game`, checked.
+fn specs(cli: &Cli, presets: &Presets) -> Result<Vec<MapSpec>> {
+    let mut specs = spec::from_flags(&cli.maps, &cli.sizes)?;
+    if let Some(game) = &cli.game {
+        let preset = presets.find(game)?;
+        specs.extend(preset.specs().map_err(anyhow::Error::msg)?);
+    }
+    spec::check_unique(&specs)?;
+    Ok(specs)
+}
+
+fn describe(b: &Bridged) -> String {
+    let what = match b.origin {
+        Origin::Created => "created",
+        Origin::Leftover => "reused (left by an earlier shm-bridge)",
+        Origin::Existing => "existing file, mapped as it is",
+    };
+    format!(
+        "{:<32} {:>10} bytes  {}  {what}",
+        b.name.as_str(),
+        b.size,
+        b.unix_path
+    )
+}
+
+/// Wrapper mode: starts the game, waits for it or for a stop request.
+fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
+    let (program, args) = command.split_first().context("no program after --")?;
+    let program = if program.starts_with('/') {
+        wine::dos_path(program)?
+    } else {
+        program.into()
+    };
+    println!("All {count} mappings exist; starting {}", program.display());
+    let mut child = Command::new(&program)
+        .args(args)
+        .spawn()
+        .with_context(|| format!("starting {} (is the path right?)", program.display()))?;
+    let handles = [child.as_raw_handle(), stop.event()];
+    // SAFETY: two live handles; waits for either without using CPU.
+    let which = unsafe { WaitForMultipleObjects(2, handles.as_ptr(), 0, u32::MAX) };
+    if which != WAIT_OBJECT_0 {
+        println!(
+            "Stopping; {} keeps running without the bridge.",
+            program.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    let status = child.wait().context("waiting for the game")?;
+    let code = status.code().unwrap_or(1) as u32;
+    println!("{} exited with code {code}.", program.display());
+    Ok(ExitCode::from(unix_exit_code(code)))
+}
+
+/// Linux keeps the low 8 bits of an exit code; a failure must not read as 0.
+fn unix_exit_code(code: u32) -> u8 {
+    match (code & 0xff) as u8 {
+        0 if code != 0 => 1,
+        low => low,
+    }
+}
