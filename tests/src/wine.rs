@@ -57,3 +57,175 @@ pub fn command(exe: &Path) -> Command {
 pub fn z_path(path: &Path) -> String {
     format!("Z:{}", path.display().to_string().replace('/', "\\"))
 }
+
+/// A program under test, its output read line by line as it comes.
+#[derive(Debug)]
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    transcript: Vec<String>,
+}
+
+impl Running {
+    /// Starts `cmd` with stdout and stderr captured (both feed the lines).
+    pub fn spawn(cmd: &mut Command) -> Running {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        for (stream, tag) in [
+            (Box::new(stdout) as Box<dyn std::io::Read + Send>, ""),
+            (Box::new(stderr), "stderr: "),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(format!("{tag}{line}")).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Running {
+            child,
+            lines,
+            transcript: Vec::new(),
+        }
+    }
+
+    /// The Linux pid (for Wine programs, `$!` of `wine` is the program's own).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for a line containing `needle`; panics with all output so far
+    /// if the program ends or `timeout` passes first.
+    pub fn expect_line(&mut self, needle: &str, timeout: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.transcript.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {needle:?} within {timeout:?}; output so far:\n{}",
+                    self.output()
+                ),
+            }
+        }
+    }
+
+    /// Everything printed so far (lines already read, then the rest waiting).
+    pub fn output(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.transcript.push(line);
+        }
+        self.transcript.join("\n")
+    }
+
+    /// Sends a Unix signal.
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.pid() as i32).expect("a real pid");
+        rustix::process::kill_process(pid, signal).expect("send signal");
+    }
+
+    /// Waits for the exit (panicking after `timeout`) and returns the code.
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll child") {
+                // Collect what is left of the output for failure messages.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let _ = self.output();
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let out = self.output();
+                panic!("still running after {timeout:?}; output:\n{out}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `cmd` to its end and returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A private directory in `/dev/shm` (so on a tmpfs), removed on drop.
+#[derive(Debug)]
+pub struct ShmDir {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl ShmDir {
+    /// Makes a fresh one.
+    pub fn new() -> ShmDir {
+        let path = Path::new("/dev/shm").join(format!("shm-test-dir-{}", crate::nonce()));
+        std::fs::create_dir(&path).expect("create a test dir in /dev/shm");
+        ShmDir { path }
+    }
+
+    /// Names of the entries it holds, sorted.
+    pub fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.path)
+            .expect("read test dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The path as a string, for command lines.
+    pub fn arg(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+impl Default for ShmDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ShmDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

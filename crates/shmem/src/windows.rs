@@ -47,6 +47,11 @@ unsafe impl Sync for View {}
 impl View {
     /// Maps `len` bytes of `section` (0: all of it), readable and writable.
     fn map(section: &OwnedHandle, len: usize, name: &ShMemName) -> Result<Self> {
+        let len = if len == 0 {
+            section_size(section).unwrap_or(0)
+        } else {
+            len
+        };
         // SAFETY: plain call on a handle we own; a new view aliases no Rust object.
         let addr = unsafe {
             MapViewOfFile(
@@ -82,6 +87,50 @@ impl Drop for View {
         // SAFETY: our own view; no borrow of it outlives `self`.
         unsafe { UnmapViewOfFile(addr) };
     }
+}
+
+/// `SECTION_BASIC_INFORMATION` of the native API.
+#[repr(C)]
+struct SectionBasicInformation {
+    base_address: *mut c_void,
+    allocation_attributes: u32,
+    maximum_size: i64,
+}
+
+/// Access to query a section's size (`SECTION_QUERY`).
+const SECTION_QUERY: u32 = 0x0001;
+
+#[link(name = "ntdll")]
+unsafe extern "system" {
+    /// Not in windows-sys: the native call that knows a section's exact size.
+    fn NtQuerySection(
+        section: *mut c_void,
+        class: u32,
+        info: *mut c_void,
+        len: usize,
+        returned: *mut usize,
+    ) -> i32;
+}
+
+/// The exact size of a mapping object (`VirtualQuery` only knows pages).
+fn section_size(section: &OwnedHandle) -> Option<usize> {
+    let mut info = SectionBasicInformation {
+        base_address: std::ptr::null_mut(),
+        allocation_attributes: 0,
+        maximum_size: 0,
+    };
+    // SAFETY: class 0 (SectionBasicInformation) writes at most `size_of` bytes
+    // into `info`, which we own; the handle is live.
+    let status = unsafe {
+        NtQuerySection(
+            section.as_raw_handle(),
+            0,
+            (&mut info as *mut SectionBasicInformation).cast(),
+            std::mem::size_of::<SectionBasicInformation>(),
+            std::ptr::null_mut(),
+        )
+    };
+    (status >= 0 && info.maximum_size > 0).then_some(info.maximum_size as usize)
 }
 
 /// Size of the view starting at `ptr`, rounded up to whole pages.
@@ -213,8 +262,7 @@ impl WinShMem {
         })
     }
 
-    /// Opens the existing mapping `name` and maps all of it (the length is
-    /// then rounded up to whole pages).
+    /// Opens the existing mapping `name` and maps all of it.
     pub fn open(name: &str) -> Result<Self> {
         Self::open_name(ShMemName::new(name)?, 0)
     }
@@ -227,7 +275,13 @@ impl WinShMem {
     fn open_name(name: ShMemName, size: usize) -> Result<Self> {
         let wname = wide(name.as_str());
         // SAFETY: `wname` is NUL-terminated and outlives the call.
-        let handle = unsafe { OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, 0, wname.as_ptr()) };
+        let handle = unsafe {
+            OpenFileMappingW(
+                FILE_MAP_READ | FILE_MAP_WRITE | SECTION_QUERY,
+                0,
+                wname.as_ptr(),
+            )
+        };
         if handle.is_null() {
             return Err(ShMemError::os(
                 "OpenFileMappingW",
