@@ -46,11 +46,53 @@ pub fn prefix() -> PathBuf {
 
 /// `wine EXE` in the tests' prefix, quiet.
 pub fn command(exe: &Path) -> Command {
+    command_in(&prefix(), exe)
+}
+
+/// `wine EXE` in the prefix `prefix`, quiet.
+pub fn command_in(prefix: &Path, exe: &Path) -> Command {
     let mut cmd = Command::new("wine");
     cmd.arg(exe)
-        .env("WINEPREFIX", prefix())
+        .env("WINEPREFIX", prefix)
         .env("WINEDEBUG", "-all");
     cmd
+}
+
+/// A prefix of one test's own, booted fresh (several seconds), whose
+/// wineserver is stopped and directory removed on drop.
+#[derive(Debug)]
+pub struct PrivatePrefix {
+    /// Its directory.
+    pub path: PathBuf,
+}
+
+impl PrivatePrefix {
+    /// Boots a new prefix and removes its `Z:` drive, as some users' prefixes lack one.
+    pub fn without_z_drive() -> PrivatePrefix {
+        let path = target_dir().join(format!("wine-prefix-{}", crate::nonce()));
+        let status = Command::new("wineboot")
+            .arg("-i")
+            .env("WINEPREFIX", &path)
+            .env("WINEDEBUG", "-all")
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("run wineboot");
+        assert!(status.success(), "wineboot failed in {}", path.display());
+        let prefix = PrivatePrefix { path };
+        let z = prefix.path.join("dosdevices/z:");
+        std::fs::remove_file(&z).unwrap_or_else(|e| panic!("remove {}: {e}", z.display()));
+        prefix
+    }
+}
+
+impl Drop for PrivatePrefix {
+    fn drop(&mut self) {
+        let _ = Command::new("wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", &self.path)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// A Unix path as the `Z:` drive of a default prefix shows it.

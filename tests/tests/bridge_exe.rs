@@ -425,3 +425,59 @@ fn the_bridge_uses_no_cpu_while_it_waits() {
     assert_eq!(b.wait_exit(START), Some(0));
     assert!(used <= 2, "the idle bridge used {used} clock ticks in 10 s");
 }
+
+#[test]
+fn the_bridge_works_in_a_prefix_without_a_z_drive() {
+    let prefix = wine::PrivatePrefix::without_z_drive();
+    let dir = ShmDir::new();
+    let base = format!("shm-test-{}", nonce());
+    let mut b = Running::spawn(
+        wine::command_in(&prefix.path, &wine::exe("shm-bridge")).args([
+            "-m",
+            &base,
+            "-s",
+            "4096",
+            "--tmpfs",
+            &dir.arg(),
+        ]),
+    );
+    ready(&mut b);
+    let mut g = Running::spawn(
+        wine::command_in(&prefix.path, &wine::exe("sim-standin"))
+            .args(["counter", "--map", &base, "--size", "64"]),
+    );
+    g.expect_line("already existed (bridged)", START);
+    let mem = open(&dir.path, &base);
+    CounterPage(&mem).assert_advancing();
+    CounterPage(&mem).assert_game_reads(5);
+    CounterPage(&mem).quit();
+    assert_eq!(g.wait_exit(START), Some(0));
+    b.signal(Signal::INT);
+    assert_eq!(b.wait_exit(START), Some(0), "{}", b.output());
+    drop(mem);
+    assert_eq!(dir.entries(), Vec::<String>::new());
+}
+
+#[test]
+fn list_games_prints_every_title_with_its_mappings_and_sources() {
+    let (code, out, err) = wine::run(wine::command(&wine::exe("shm-bridge")).arg("--list-games"));
+    assert_eq!(code, Some(0), "{err}");
+    for expected in [
+        "Assetto Corsa | ac",
+        "Assetto Corsa Competizione | acc | 805550",
+        "rFactor 2",
+        "$rFactor2SMMP_Telemetry$",
+        "Le Mans Ultimate",
+        "LMU_Data",
+        "505000",
+        "Automobilista 2",
+        "$pcars2$",
+        "RaceRoom",
+        "$R3E",
+        "Euro Truck Simulator 2",
+        "Local\\SCSTelemetry",
+        "simapi",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing from:\n{out}");
+    }
+}
