@@ -4,6 +4,7 @@
 //! runs inside a Wine/Proton prefix ([`win`]); for Linux it is the
 //! companion that launches, lists, watches and cleans up.
 
+pub mod acc;
 pub mod ledger;
 #[cfg(unix)]
 pub mod linux;

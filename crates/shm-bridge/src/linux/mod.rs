@@ -1,9 +1,33 @@
-//! The Linux companion.
+//! The Linux companion: launches the bridge exe in a game's prefix, shows
+//! what is bridged, decodes live telemetry, cleans up, and demonstrates.
+
+mod cli;
+mod command;
+mod maps;
 
 use std::process::ExitCode;
 
-/// Runs the companion.
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Runs the companion; errors are printed with their causes and exit with 1.
 pub fn main() -> ExitCode {
-    eprintln!("shm-bridge: the Linux side is not written yet");
-    ExitCode::FAILURE
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Launch(args) => command::launch::run(args),
+        Command::List(args) => command::list::run(args),
+        Command::Watch(args) => command::watch::run(args),
+        Command::Clean(args) => command::clean::run(args),
+        Command::Demo(args) => command::demo::run(args),
+        Command::Doctor(args) => command::doctor::run(args),
+        Command::Games(args) => command::games::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shm-bridge: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,136 @@
+//! The Linux companion's command line.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Bridges the named shared memory of Windows games under Wine/Proton to
+/// Linux programs: launches the bridge in the game's prefix, shows what is
+/// bridged, decodes live telemetry, and cleans up.
+#[derive(Debug, Parser)]
+#[command(name = "shm-bridge", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Steam launch option: `shm-bridge launch --game acc -- %command%`.
+    /// Puts the bridge exe in front of the game in its own prefix, so the
+    /// mappings exist before the game starts and go when it ends.
+    Launch(LaunchArgs),
+    /// Lists the bridged files in the tmpfs: size, who maps them, whether
+    /// they are being written.
+    List(ListArgs),
+    /// Shows a title's live telemetry, decoded (raw bytes for unknown layouts).
+    Watch(WatchArgs),
+    /// Removes files a bridge left behind (it was killed); keeps files that
+    /// a live process still maps, unless --force.
+    Clean(CleanArgs),
+    /// Runs a sim stand-in under Wine through the bridge and watches its
+    /// telemetry for a few seconds: the whole chain, no game needed.
+    Demo(DemoArgs),
+    /// Says what is missing: Wine, the bridge exe, a tmpfs, a valid presets file.
+    Doctor(CommonArgs),
+    /// Prints the known titles and their mappings (built-in and yours).
+    Games(CommonArgs),
+}
+
+/// Options every command shares.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// The tmpfs directory the mappings' files are in.
+    #[arg(long, value_name = "DIR", default_value = "/dev/shm", global = true)]
+    pub tmpfs: PathBuf,
+
+    /// A presets file of your own (default: $XDG_CONFIG_HOME/shm-bridge/presets.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub presets: Option<PathBuf>,
+}
+
+/// Which mappings: a title, or names (and sizes) given one by one.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MapsArgs {
+    /// A known title (see `shm-bridge games`).
+    #[arg(short = 'g', long, value_name = "TITLE")]
+    pub game: Option<String>,
+
+    /// Mapping name(s); several may follow one flag.
+    #[arg(short = 'm', long = "map", value_name = "NAME", num_args = 1.., action = ArgAction::Append)]
+    pub maps: Vec<String>,
+
+    /// Size(s) in bytes, one per --map, in the same order.
+    #[arg(short = 's', long = "size", value_name = "BYTES", num_args = 1..,
+          action = ArgAction::Append, allow_negative_numbers = true)]
+    pub sizes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    #[command(flatten)]
+    pub maps: MapsArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// The bridge exe to use (default: found beside this program or in
+    /// $XDG_DATA_HOME/shm-bridge).
+    #[arg(long, value_name = "PATH")]
+    pub exe: Option<PathBuf>,
+
+    /// The game's command: `%command%` in Steam, or `wine GAME.exe ...`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Every file in the tmpfs, not only known and bridged ones.
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub maps: MapsArgs,
+    /// Print one sample and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Print samples as JSON (with --once: one object).
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub seconds: Option<f64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub maps: MapsArgs,
+    /// Remove files even while a process maps them.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long the stand-in drives.
+    #[arg(long, value_name = "SECONDS", default_value_t = 8)]
+    pub seconds: u32,
+    /// Where shm-bridge.exe and sim-standin.exe are (default: where `launch` looks).
+    #[arg(long, value_name = "DIR")]
+    pub exe_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
