@@ -3,7 +3,10 @@
 
 mod cli;
 mod command;
+mod locate;
 mod maps;
+mod procmaps;
+mod tmpfs;
 
 use std::process::ExitCode;
 

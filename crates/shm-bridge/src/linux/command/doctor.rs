@@ -1,12 +1,144 @@
-//! `shm-bridge doctor`.
+//! `shm-bridge doctor`: what is there, what is missing, and what to do.
 
-use std::process::ExitCode;
+use std::path::Path;
+use std::process::{Command, ExitCode};
 
 use anyhow::Result;
 
 use crate::linux::cli::CommonArgs;
+use crate::linux::tmpfs::TmpfsDir;
+use crate::linux::{locate, maps};
 
-/// Runs `shm-bridge doctor`.
-pub fn run(_args: CommonArgs) -> Result<ExitCode> {
-    anyhow::bail!("shm-bridge doctor is not written yet")
+struct Report {
+    missing: usize,
+}
+
+impl Report {
+    fn ok(&mut self, what: &str, detail: impl std::fmt::Display) {
+        println!("  ok       {what}: {detail}");
+    }
+    fn warn(&mut self, what: &str, detail: impl std::fmt::Display) {
+        println!("  note     {what}: {detail}");
+    }
+    fn missing(&mut self, what: &str, detail: impl std::fmt::Display) {
+        self.missing += 1;
+        println!("  MISSING  {what}: {detail}");
+    }
+}
+
+/// Checks Wine, the Windows side, the tmpfs and the presets file.
+pub fn run(args: CommonArgs) -> Result<ExitCode> {
+    let mut r = Report { missing: 0 };
+    println!("shm-bridge {} checks:", env!("CARGO_PKG_VERSION"));
+
+    let wine = wine_version();
+    match &wine {
+        Some(v) => r.ok("Wine", v),
+        None => r.missing(
+            "Wine",
+            "`wine` is not on PATH (needed for the demo and for `launch` with plain Wine; \
+             Proton brings its own). Debian/Ubuntu: apt install wine wine64",
+        ),
+    }
+
+    match locate::windows_program("shm-bridge.exe", None) {
+        Ok(exe) => {
+            r.ok("bridge exe", exe.display());
+            match locate::shim_beside(&exe) {
+                Some(dll) => r.ok("bcryptprimitives shim", dll.display()),
+                None if wine.as_deref().is_some_and(needs_shim) => r.missing(
+                    "bcryptprimitives shim",
+                    format!(
+                        "{} needs bcryptprimitives.dll beside the exe; reinstall with `cargo xtask install`",
+                        wine.as_deref().unwrap_or("this Wine")
+                    ),
+                ),
+                None => r.warn(
+                    "bcryptprimitives shim",
+                    "not beside the exe; only Wine older than 8.13 needs it",
+                ),
+            }
+        }
+        Err(e) => r.missing("bridge exe", format!("{e:#}")),
+    }
+    match locate::windows_program("sim-standin.exe", None) {
+        Ok(exe) => r.ok("demo sim stand-in", exe.display()),
+        Err(_) => r.warn(
+            "demo sim stand-in",
+            "sim-standin.exe not found (only `shm-bridge demo` needs it)",
+        ),
+    }
+
+    match TmpfsDir::check(&args.tmpfs) {
+        Ok(dir) => r.ok(
+            "tmpfs",
+            format!(
+                "{} ({} free)",
+                dir.path.display(),
+                crate::human_bytes(dir.free)
+            ),
+        ),
+        Err(e) => r.missing("tmpfs", format!("{e:#}")),
+    }
+
+    match maps::load_presets(&args) {
+        Ok(presets) => r.ok("presets", format!("{} titles", presets.games().len())),
+        Err(e) => r.missing("presets", format!("{e:#}")),
+    }
+
+    if let Some(steam) = steam_dir() {
+        r.ok("Steam", steam.display());
+    } else {
+        r.warn(
+            "Steam",
+            "not found in ~/.steam or ~/.local/share/Steam (fine for Lutris, Heroic, plain Wine)",
+        );
+    }
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "shm-bridge".into());
+    println!(
+        "\nSteam launch option (Properties > General > Launch Options):\n  {me} launch --game TITLE -- %command%"
+    );
+    if r.missing > 0 {
+        println!("\n{} thing(s) missing.", r.missing);
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("\nEverything needed is here.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wine_version() -> Option<String> {
+    let out = Command::new("wine").arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `wine-8.0` and such: before 8.13, std's ProcessPrng import needs the shim.
+fn needs_shim(version: &str) -> bool {
+    let digits = version.trim_start_matches("wine-");
+    let mut parts = digits.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor) < (8, 13)
+}
+
+fn steam_dir() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    [".steam/steam", ".local/share/Steam"]
+        .iter()
+        .map(|d| Path::new(&home).join(d))
+        .find(|p| p.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wine_before_8_13_needs_the_shim() {
+        assert!(super::needs_shim("wine-8.0 (Debian 8.0~repack-4)"));
+        assert!(super::needs_shim("wine-7.22"));
+        assert!(!super::needs_shim("wine-8.13"));
+        assert!(!super::needs_shim("wine-9.0"));
+    }
 }

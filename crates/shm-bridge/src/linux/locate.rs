@@ -1,0 +1,72 @@
+//! Finding the Windows side: `shm-bridge.exe`, the demo's `sim-standin.exe`
+//! and the `bcryptprimitives.dll` shim that Wine before 8.13 needs beside them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+/// Where the Windows programs may be, in the order searched.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::var_os("SHM_BRIDGE_EXE_DIR") {
+        dirs.push(PathBuf::from(dir));
+    }
+    if let Some(here) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        dirs.push(here.clone());
+        dirs.push(here.join("../share/shm-bridge"));
+        // A development build: target/<profile>/shm-bridge beside
+        // target/x86_64-pc-windows-gnu/<profile>/shm-bridge.exe.
+        if let (Some(profile), Some(target)) = (here.file_name(), here.parent()) {
+            dirs.push(target.join("x86_64-pc-windows-gnu").join(profile));
+        }
+    }
+    if let Some(data) = data_dir() {
+        dirs.push(data);
+    }
+    dirs
+}
+
+/// `$XDG_DATA_HOME/shm-bridge`, where `cargo xtask install` puts the Windows side.
+pub fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("shm-bridge"))
+}
+
+/// The Windows program `file` (e.g. `shm-bridge.exe`): `explicit` if given,
+/// else the first of [`search_dirs`] that has it.
+pub fn windows_program(file: &str, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            bail!("{} does not exist (or is not a file)", path.display());
+        }
+        return Ok(absolute(path));
+    }
+    let dirs = search_dirs();
+    if let Some(found) = dirs.iter().map(|d| d.join(file)).find(|p| p.is_file()) {
+        return Ok(absolute(&found));
+    }
+    bail!(
+        "{file} not found; looked in {}. Install the Windows side with `cargo xtask install` \
+         (see the README), or say where it is with SHM_BRIDGE_EXE_DIR",
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The shim Wine before 8.13 needs beside our exes, if it is there.
+pub fn shim_beside(exe: &Path) -> Option<PathBuf> {
+    let dll = exe.parent()?.join("bcryptprimitives.dll");
+    dll.is_file().then_some(dll)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
