@@ -1,12 +1,170 @@
-//! `shm-bridge launch`.
+//! `shm-bridge launch [--game TITLE | maps] -- %command%`: the Steam launch
+//! option. Runs the game's command with the bridge exe put in front of the
+//! game, so the mappings exist before the game starts, in its own prefix,
+//! and are gone when it ends.
 
-use std::process::ExitCode;
+use std::path::Path;
+use std::process::{Command, ExitCode, ExitStatus};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use crate::linux::cli::LaunchArgs;
+use crate::linux::gamecmd::{self, Launcher};
+use crate::linux::tmpfs::{TmpfsDir, Verdict};
+use crate::linux::{locate, maps};
+use crate::spec::MapSpec;
 
-/// Runs `shm-bridge launch`.
-pub fn run(_args: LaunchArgs) -> Result<ExitCode> {
-    anyhow::bail!("shm-bridge launch is not written yet")
+/// Runs the bridged command and returns its exit code.
+pub fn run(args: LaunchArgs) -> Result<ExitCode> {
+    let presets = maps::load_presets(&args.common)?;
+    let specs = maps::resolve(&args.maps, &presets)?.context(
+        "say which mappings to bridge: --game TITLE (see `shm-bridge games`) or --map NAME --size BYTES",
+    )?;
+    let (at, launcher) = gamecmd::find_game(&args.command)?;
+    check_game(&args.command[at])?;
+    check_prefix(launcher)?;
+    let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
+    let dir = TmpfsDir::check(&args.common.tmpfs)?;
+    let bridge = bridge_args(&exe, &dir, &specs)?;
+    let command = gamecmd::insert_bridge(&args.command, at, &bridge);
+    eprintln!(
+        "shm-bridge: bridging {} for {} in {}",
+        specs
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.command[at],
+        dir.path.display()
+    );
+    let status = run_forwarding_signals(&command)?;
+    for spec in &specs {
+        match dir.remove_leftover(spec.file_name(), false) {
+            Verdict::Removed => eprintln!("shm-bridge: removed {} left behind", spec.file_name()),
+            v @ (Verdict::InUse(_) | Verdict::Failed(_)) => {
+                eprintln!(
+                    "shm-bridge: {}: {v}",
+                    dir.path.join(spec.file_name()).display()
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(exit_code(status))
+}
+
+/// The game's exe must exist when given as a Unix path (Steam gives one).
+fn check_game(exe: &str) -> Result<()> {
+    if exe.starts_with('/') && !Path::new(exe).is_file() {
+        bail!(
+            "the game's program {exe} does not exist; check the command (or the game's installation)"
+        );
+    }
+    Ok(())
+}
+
+/// A prefix named in the environment must exist: Proton makes `pfx` inside
+/// `$STEAM_COMPAT_DATA_PATH` on first run, but Steam makes that directory
+/// itself, so its absence means a wrong path.
+fn check_prefix(launcher: Launcher) -> Result<()> {
+    let (var, why) = match launcher {
+        Launcher::Proton => (
+            "STEAM_COMPAT_DATA_PATH",
+            "Steam sets it to the game's compatdata directory",
+        ),
+        Launcher::Wine | Launcher::Other => ("WINEPREFIX", "it names the Wine prefix to run in"),
+    };
+    if let Some(path) = std::env::var_os(var) {
+        if !Path::new(&path).is_dir() {
+            bail!(
+                "{var}={} does not exist ({why}); check the path",
+                Path::new(&path).display()
+            );
+        }
+    } else if launcher == Launcher::Proton {
+        bail!(
+            "STEAM_COMPAT_DATA_PATH is not set: run this as a Steam launch option (`shm-bridge launch ... -- %command%`)"
+        );
+    }
+    Ok(())
+}
+
+/// `shm-bridge.exe --tmpfs DIR -m NAMES -s SIZES --`, the sizes all given
+/// (a map without one takes its existing file's size, which must exist).
+fn bridge_args(exe: &Path, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<String>> {
+    let mut sizes = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let size = match spec.size {
+            Some(size) => size,
+            None => dir
+                .entry(spec.file_name())
+                .map(|e| e.size)
+                .filter(|&s| s > 0)
+                .with_context(|| {
+                    format!(
+                        "{} has no size and {} does not exist: give --size",
+                        spec.name,
+                        dir.path.join(spec.file_name()).display()
+                    )
+                })?,
+        };
+        sizes.push(size);
+    }
+    let needed: u64 = specs
+        .iter()
+        .zip(&sizes)
+        .map(|(s, &size)| size.saturating_sub(dir.entry(s.file_name()).map_or(0, |e| e.size)))
+        .sum();
+    if needed > dir.free {
+        bail!(
+            "the mappings need {} on {}, which has {} free; the game was not started",
+            crate::human_bytes(needed),
+            dir.path.display(),
+            crate::human_bytes(dir.free)
+        );
+    }
+    let mut args = vec![
+        exe.display().to_string(),
+        "--tmpfs".into(),
+        dir.path.display().to_string(),
+        "--map".into(),
+    ];
+    args.extend(specs.iter().map(|s| s.name.to_string()));
+    args.push("--size".into());
+    args.extend(sizes.iter().map(u64::to_string));
+    args.push("--".into());
+    Ok(args)
+}
+
+/// Runs `command`, passing SIGINT, SIGTERM and SIGHUP on to it, and waits.
+fn run_forwarding_signals(command: &[String]) -> Result<ExitStatus> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .context("installing signal handlers")?;
+    let mut child = Command::new(&command[0])
+        .args(&command[1..])
+        .spawn()
+        .with_context(|| format!("starting {}", command[0]))?;
+    let pid = rustix::process::Pid::from_child(&child);
+    let handle = signals.handle();
+    let forwarder = std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if let Some(sig) = rustix::process::Signal::from_named_raw(signal) {
+                let _ = rustix::process::kill_process(pid, sig);
+            }
+        }
+    });
+    let status = child.wait().context("waiting for the game's command");
+    handle.close();
+    let _ = forwarder.join();
+    status
+}
+
+fn exit_code(status: ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitCode::from(code as u8),
+        (None, Some(signal)) => ExitCode::from(128u8.wrapping_add(signal as u8)),
+        _ => ExitCode::FAILURE,
+    }
 }
