@@ -7,10 +7,18 @@
 //!
 //! ```text
 //! sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]
+//! sim-standin acc [--exit-code N] [--seconds S]
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
 //! there), u32 quit flag at 24 (set to 1 to make the game exit).
+//!
+//! `acc` is Assetto Corsa Competizione as far as its shared memory goes:
+//! the three `Local\acpmf_*` pages, each mapped at its SDK struct size; the
+//! static page written once, then physics and graphics at
+//! `acc::synthetic::RATE_HZ` with the values of `acc::synthetic`, which are
+//! a pure function of the packet id so that readers can check what they
+//! decoded.
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -26,15 +34,20 @@ fn main() -> std::process::ExitCode {
 #[cfg(windows)]
 mod standin {
     use std::process::ExitCode;
-    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
+    use shm_bridge::acc;
+    use shmem::ShBytes;
     use windows_sys::Win32::Foundation::{
         ERROR_ALREADY_EXISTS, GetLastError, INVALID_HANDLE_VALUE,
     };
     use windows_sys::Win32::System::Memory::{
         CreateFileMappingW, FILE_MAP_ALL_ACCESS, MapViewOfFile, PAGE_READWRITE,
     };
+
+    const USAGE: &str = "usage: sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]\n       \
+                         sim-standin acc [--exit-code N] [--seconds S]";
 
     /// The offsets of the counter page.
     const COUNTER: usize = 0;
@@ -54,24 +67,39 @@ mod standin {
         }
     }
 
+    #[derive(Debug, PartialEq)]
+    enum Mode {
+        Counter,
+        Acc,
+    }
+
     struct Options {
+        mode: Mode,
         map: String,
         size: usize,
         exit_code: u8,
-        seconds: Option<u64>,
+        seconds: Option<f64>,
+    }
+
+    impl Options {
+        /// Whether the time given with `--seconds` has passed.
+        fn expired(&self, start: Instant) -> bool {
+            self.seconds
+                .is_some_and(|s| start.elapsed() >= Duration::from_secs_f64(s))
+        }
     }
 
     fn parse(args: &[String]) -> Result<Options, String> {
         let [mode, rest @ ..] = args else {
-            return Err(
-                "usage: sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]"
-                    .into(),
-            );
+            return Err(USAGE.into());
         };
-        if mode != "counter" {
-            return Err(format!("unknown mode {mode:?}"));
-        }
+        let mode = match mode.as_str() {
+            "counter" => Mode::Counter,
+            "acc" => Mode::Acc,
+            _ => return Err(format!("unknown mode {mode:?}\n{USAGE}")),
+        };
         let mut o = Options {
+            mode,
             map: String::new(),
             size: 0,
             exit_code: 0,
@@ -85,15 +113,26 @@ mod standin {
                     .parse::<u64>()
                     .map_err(|e| format!("{flag} {value}: {e}"))
             };
-            match flag.as_str() {
-                "--map" => o.map = value.clone(),
-                "--size" => o.size = number()? as usize,
-                "--exit-code" => o.exit_code = number()? as u8,
-                "--seconds" => o.seconds = Some(number()?),
-                _ => return Err(format!("unknown flag {flag}")),
+            match (flag.as_str(), &o.mode) {
+                ("--map", Mode::Counter) => o.map = value.clone(),
+                ("--size", Mode::Counter) => o.size = number()? as usize,
+                ("--exit-code", _) => {
+                    o.exit_code = u8::try_from(number()?)
+                        .map_err(|_| format!("{flag} {value}: at most 255"))?
+                }
+                ("--seconds", _) => {
+                    o.seconds = Some(
+                        value
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|s| s.is_finite() && *s >= 0.0)
+                            .ok_or_else(|| format!("{flag} {value}: not a number of seconds"))?,
+                    )
+                }
+                _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
             }
         }
-        if o.map.is_empty() || o.size < PAGE_LEN {
+        if o.mode == Mode::Counter && (o.map.is_empty() || o.size < PAGE_LEN) {
             return Err(format!(
                 "--map and a --size of at least {PAGE_LEN} are needed"
             ));
@@ -103,7 +142,17 @@ mod standin {
 
     fn run(args: &[String]) -> Result<ExitCode, String> {
         let o = parse(args)?;
-        let wide: Vec<u16> = o.map.encode_utf16().chain(Some(0)).collect();
+        match o.mode {
+            Mode::Counter => counter(&o)?,
+            Mode::Acc => acc_session(&o)?,
+        }
+        Ok(ExitCode::from(o.exit_code))
+    }
+
+    /// Creates (or, if it exists, opens) the mapping `name` the way games
+    /// do, with a view of `size` bytes, and says whether it already existed.
+    fn game_mapping(name: &str, size: usize) -> Result<&'static ShBytes, String> {
+        let wide: Vec<u16> = name.encode_utf16().chain(Some(0)).collect();
         // SAFETY: what every game does; the name is NUL-terminated.
         let handle = unsafe {
             CreateFileMappingW(
@@ -111,7 +160,7 @@ mod standin {
                 std::ptr::null(),
                 PAGE_READWRITE,
                 0,
-                o.size as u32,
+                size as u32,
                 wide.as_ptr(),
             )
         };
@@ -119,38 +168,42 @@ mod standin {
         let existed = unsafe { GetLastError() } == ERROR_ALREADY_EXISTS;
         if handle.is_null() {
             return Err(format!(
-                "CreateFileMappingW: {}",
+                "CreateFileMappingW {name}: {}",
                 std::io::Error::last_os_error()
             ));
         }
         // SAFETY: a live mapping handle; a view of our struct's size.
-        let view = unsafe { MapViewOfFile(handle, FILE_MAP_ALL_ACCESS, 0, 0, o.size) };
+        let view = unsafe { MapViewOfFile(handle, FILE_MAP_ALL_ACCESS, 0, 0, size) };
         if view.Value.is_null() {
             return Err(format!(
-                "MapViewOfFile: {}",
+                "MapViewOfFile {name}: {}",
                 std::io::Error::last_os_error()
             ));
         }
-        let base = view.Value.cast::<u8>();
         println!(
-            "mapping {}: {}",
-            o.map,
+            "mapping {name}: {}",
             if existed {
                 "already existed (bridged)"
             } else {
                 "created by the game itself (not bridged)"
             }
         );
-        // SAFETY: the view is at least PAGE_LEN bytes, page-aligned, and lives until
-        // the process exits; these words are shared with other processes, hence atomics.
-        let (counter, request, echo, quit) = unsafe {
-            (
-                &*base.add(COUNTER).cast::<AtomicU64>(),
-                &*base.add(REQUEST).cast::<AtomicU64>(),
-                &*base.add(ECHO).cast::<AtomicU64>(),
-                &*base.add(QUIT).cast::<AtomicU32>(),
-            )
+        // SAFETY: the view holds `size` bytes and is never unmapped (the handle is
+        // never closed either), so it lives until the process exits. Other processes
+        // write it too: ShBytes reaches it only through volatile and atomic accesses.
+        Ok(unsafe { ShBytes::from_raw_parts(view.Value.cast::<u8>(), size) })
+    }
+
+    fn counter(o: &Options) -> Result<(), String> {
+        let page = game_mapping(&o.map, o.size)?;
+        let atomic64 = |at| {
+            page.atomic::<AtomicU64>(at)
+                .map_err(|e| format!("{}: {e}", o.map))
         };
+        let (counter, request, echo) = (atomic64(COUNTER)?, atomic64(REQUEST)?, atomic64(ECHO)?);
+        let quit = page
+            .atomic::<AtomicU32>(QUIT)
+            .map_err(|e| format!("{}: {e}", o.map))?;
         let start = Instant::now();
         let mut last_request = request.load(Ordering::Acquire);
         loop {
@@ -165,13 +218,77 @@ mod standin {
                 println!("quit requested");
                 break;
             }
-            if o.seconds
-                .is_some_and(|s| start.elapsed() >= Duration::from_secs(s))
-            {
+            if o.expired(start) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Ok(ExitCode::from(o.exit_code))
+        Ok(())
+    }
+
+    /// One of the pages ACC bumps a packet id in.
+    struct Page {
+        name: &'static str,
+        view: &'static ShBytes,
+        /// The next update, encoded here first and then copied in.
+        buf: Vec<u8>,
+    }
+
+    impl Page {
+        fn open(name: &'static str, len: usize) -> Result<Page, String> {
+            Ok(Page {
+                name,
+                view: game_mapping(&format!("Local\\{name}"), len)?,
+                buf: vec![0; len],
+            })
+        }
+
+        /// Copies the update in: every field first, then the packet id (at
+        /// offset 0) with release ordering, so that a reader that sees the
+        /// new id after the copy also sees the fields it stands for.
+        fn publish(&self) -> Result<(), String> {
+            self.view[4..].copy_from_slice(&self.buf[4..]);
+            let id = i32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes"));
+            self.view
+                .atomic::<AtomicI32>(0)
+                .map_err(|e| format!("{}: {e}", self.name))?
+                .store(id, Ordering::Release);
+            Ok(())
+        }
+    }
+
+    fn acc_session(o: &Options) -> Result<(), String> {
+        let mut physics = Page::open(acc::PHYSICS, acc::PHYSICS_LEN)?;
+        let mut graphics = Page::open(acc::GRAPHICS, acc::GRAPHICS_LEN)?;
+        let statics = game_mapping(&format!("Local\\{}", acc::STATIC), acc::STATIC_LEN)?;
+
+        let session = acc::synthetic::statics();
+        let mut buf = vec![0u8; acc::STATIC_LEN];
+        session.encode(&mut buf);
+        statics.copy_from_slice(&buf);
+        println!(
+            "static page written: {} at {}",
+            session.car_model, session.track
+        );
+        println!(
+            "writing physics and graphics at {} Hz",
+            acc::synthetic::RATE_HZ
+        );
+
+        let start = Instant::now();
+        let period = Duration::from_secs(1) / acc::synthetic::RATE_HZ;
+        let mut id: i32 = 0;
+        while !o.expired(start) {
+            id = id.checked_add(1).ok_or("packet id overflow")?;
+            acc::synthetic::physics(id).encode(&mut physics.buf);
+            physics.publish()?;
+            acc::synthetic::graphics(id).encode(&mut graphics.buf);
+            graphics.publish()?;
+            // Ticks are counted from the start, so sleeping late never drifts the rate.
+            let next = start + period * id as u32;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        println!("wrote {id} packets; done");
+        Ok(())
     }
 }
