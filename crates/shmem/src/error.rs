@@ -110,6 +110,19 @@ pub enum ShMemError {
         segment: String,
     },
 
+    /// A segment service could not be reached, refused a client, answered
+    /// something unexpected, or is not to be trusted (it runs as another user).
+    #[error("shared memory service {service}: {reason}{}", colon_source(source))]
+    Service {
+        /// The service's name (its socket).
+        service: String,
+        /// What went wrong.
+        reason: String,
+        /// The OS error behind it, if one was.
+        #[source]
+        source: Option<io::Error>,
+    },
+
     /// The operating system refused an operation.
     #[error("{op} failed for shared memory {segment}: {source}")]
     Os {
@@ -137,6 +150,13 @@ impl ShMemError {
             },
         }
     }
+}
+
+fn colon_source(source: &Option<io::Error>) -> String {
+    source
+        .as_ref()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default()
 }
 
 /// Short for results of this crate.

@@ -19,6 +19,7 @@ use crate::name::ShMemName;
 /// | SysV | `SHMID` (plain number, as AFL tools expect), or `sysv:SHMID` | while any process has it attached |
 /// | POSIX, in a directory | `file:/PATH` | anyone the file mode lets in, until unlinked |
 /// | Windows | `windows:NAME` | processes of the same session (or `Global\`), while a handle is open |
+/// | served | `served:SERVICE:KEY` | processes of the same user connected to that service, while any holds it |
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ShMemId {
@@ -41,6 +42,16 @@ pub enum ShMemId {
     SysV(i32),
     /// A named Windows file mapping (pagefile- or file-backed).
     Windows(ShMemName),
+    /// A segment held by a segment service ([`ShMemService`](crate::ShMemService)),
+    /// reopened by asking that service for its descriptor.
+    Served {
+        /// The service instance that holds it: a random tag chosen when the
+        /// service started, so that an id never reaches another service's
+        /// segment of the same key.
+        service: u64,
+        /// The segment's number in that service; never reused.
+        key: u64,
+    },
 }
 
 impl ShMemId {
@@ -52,6 +63,7 @@ impl ShMemId {
             ShMemId::File(_) => "file",
             ShMemId::SysV(_) => "sysv",
             ShMemId::Windows(_) => "windows",
+            ShMemId::Served { .. } => "served",
         }
     }
 
@@ -71,6 +83,7 @@ impl fmt::Display for ShMemId {
             ShMemId::File(path) => write!(f, "file:{}", path.display()),
             ShMemId::SysV(id) => write!(f, "{id}"),
             ShMemId::Windows(name) => write!(f, "windows:{name}"),
+            ShMemId::Served { service, key } => write!(f, "served:{service:016x}:{key}"),
         }
     }
 }
@@ -96,7 +109,7 @@ impl FromStr for ShMemId {
         }
         let (backend, rest) = text.split_once(':').ok_or_else(|| {
             invalid(
-                "expected BACKEND:VALUE (memfd:, posix:, file:, sysv:, windows:) or a SysV number",
+                "expected BACKEND:VALUE (memfd:, posix:, file:, sysv:, windows:, served:) or a SysV number",
             )
         })?;
         match backend {
@@ -131,8 +144,18 @@ impl FromStr for ShMemId {
             "sysv" => parse_shmid(rest)
                 .map(ShMemId::SysV)
                 .ok_or_else(|| invalid("a SysV id must be a number from 0 to 2147483647")),
+            "served" => {
+                let Some((service, key)) = rest.split_once(':') else {
+                    return Err(invalid("a served id is served:SERVICE:KEY"));
+                };
+                let service = parse_hex_u64(service)
+                    .ok_or_else(|| invalid("the service must be 1 to 16 hexadecimal digits"))?;
+                let key =
+                    parse_decimal::<u64>(key).ok_or_else(|| invalid("the key must be a number"))?;
+                Ok(ShMemId::Served { service, key })
+            }
             _ => Err(invalid(
-                "unknown backend; expected memfd:, posix:, file:, sysv: or windows:",
+                "unknown backend; expected memfd:, posix:, file:, sysv:, windows: or served:",
             )),
         }
     }
@@ -144,6 +167,14 @@ fn parse_decimal<T: FromStr>(s: &str) -> Option<T> {
         return None;
     }
     s.parse().ok()
+}
+
+/// 1 to 16 hexadecimal digits, nothing else.
+fn parse_hex_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok()
 }
 
 fn parse_shmid(s: &str) -> Option<i32> {
@@ -221,6 +252,15 @@ mod tests {
             ShMemId::SysV(98_311),
             ShMemId::File(PathBuf::from("/dev/shm/acpmf_static")),
             ShMemId::Windows(ShMemName::new("Local\\acpmf_physics").unwrap()),
+            ShMemId::Served { service: 0, key: 0 },
+            ShMemId::Served {
+                service: 0x0123_4567_89ab_cdef,
+                key: 42,
+            },
+            ShMemId::Served {
+                service: u64::MAX,
+                key: u64::MAX,
+            },
         ];
         for id in ids {
             let text = id.to_string();
@@ -232,6 +272,18 @@ mod tests {
             "5",
             "AFL tools read a bare number"
         );
+    }
+
+    #[test]
+    fn served_ids_have_a_fixed_text_form() {
+        let id = ShMemId::Served {
+            service: 0xabc,
+            key: 7,
+        };
+        assert_eq!(id.to_string(), "served:0000000000000abc:7");
+        assert_eq!(id.backend(), "served");
+        assert_eq!("served:ABC:7".parse::<ShMemId>().unwrap(), id, "any case");
+        assert_eq!("served:abc:7".parse::<ShMemId>().unwrap(), id);
     }
 
     #[test]
@@ -253,6 +305,18 @@ mod tests {
             "sysv: 5",
             "nope:1",
             "+5",
+            "served",
+            "served:",
+            "served:1",
+            "served:1:",
+            "served::1",
+            "served:1:2:3",
+            "served:g:1",
+            "served:12345678901234567:1",
+            "served:ff:-1",
+            "served:ff:+1",
+            "served:ff:18446744073709551616",
+            "served:0x1:1",
         ] {
             let err = bad.parse::<ShMemId>().unwrap_err();
             assert!(

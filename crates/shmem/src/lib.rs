@@ -43,6 +43,10 @@ mod error;
 mod id;
 mod name;
 #[cfg(unix)]
+mod rc;
+#[cfg(unix)]
+pub mod service;
+#[cfg(unix)]
 mod unix;
 #[cfg(windows)]
 pub mod windows;
@@ -63,16 +67,35 @@ pub use unix::posix::{DEFAULT_MODE, PosixShMem, PosixShMemProvider};
 pub use unix::sysv::{SysvShMem, SysvShMemProvider};
 #[cfg(windows)]
 pub use windows::{WinShMem, WinShMemProvider};
+#[cfg(unix)]
+pub use {
+    rc::{RcShMem, RcShMemProvider},
+    service::{
+        SERVICE_ENV, ServedShMem, ServedShMemProvider, ServiceName, ServiceStats, ShMemService,
+    },
+};
 
 /// The recommended provider of this OS.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 pub type StdShMemProvider = MemfdShMemProvider;
 /// The recommended provider of this OS.
 #[cfg(windows)]
 pub type StdShMemProvider = WinShMemProvider;
 /// The recommended provider of this OS.
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+#[cfg(any(target_os = "android", target_vendor = "apple"))]
+pub type StdShMemProvider = RcShMemProvider<ServedShMemProvider>;
+/// The recommended provider of this OS.
+#[cfg(all(
+    unix,
+    not(any(target_os = "linux", target_os = "android", target_vendor = "apple"))
+))]
 pub type StdShMemProvider = PosixShMemProvider;
+
+/// The served provider, wrapped for forking, as LibAFL's
+/// `StdServedShMemProvider`: what [`StdShMemProvider`] is on macOS and
+/// Android, and available on every Unix.
+#[cfg(unix)]
+pub type StdServedShMemProvider = RcShMemProvider<ServedShMemProvider>;
 
 /// The segments [`StdShMemProvider`] makes.
 pub type StdShMem = <StdShMemProvider as ShMemProvider>::ShMem;

@@ -16,16 +16,16 @@ pub enum Namespace {
 
 /// Longest name part (after the namespace) accepted on this platform.
 ///
-/// Linux: a file name in `/dev/shm` (`NAME_MAX`). macOS: `shm_open` refuses
-/// names over 30 characters (`PSHMNAMLEN` 31, with the leading slash).
-/// Windows: object names are kept within `MAX_PATH` with their namespace.
-pub const MAX_NAME_LEN: usize = if cfg!(target_vendor = "apple") {
-    30
-} else if cfg!(windows) {
-    248
-} else {
-    255
-};
+/// Unix: a file name in `/dev/shm` (`NAME_MAX`, 255 bytes). macOS accepts
+/// the same names, although its `shm_open` refuses names over 30 bytes
+/// (`PSHMNAMLEN` is 31, with the leading slash): longer ones are shortened
+/// on the way to the kernel, see [`ShMemName::os_base`]. Windows: object
+/// names are kept within `MAX_PATH` with their namespace.
+pub const MAX_NAME_LEN: usize = if cfg!(windows) { 248 } else { 255 };
+
+/// Longest POSIX object name (without the leading slash) that macOS's
+/// `shm_open` takes.
+pub(crate) const APPLE_SHM_NAME_MAX: usize = 30;
 
 /// A validated segment name, such as `acpmf_physics` or `Local\IRSDKMemMapFileName`.
 ///
@@ -71,11 +71,9 @@ impl ShMemName {
             return Err(invalid("'.' and '..' name directories, not segments"));
         }
         if base.len() > MAX_NAME_LEN {
-            return Err(invalid(if cfg!(target_vendor = "apple") {
-                "it is longer than the 30 bytes macOS allows"
-            } else {
-                "it is longer than this OS allows (255 bytes, 248 on Windows)"
-            }));
+            return Err(invalid(
+                "it is longer than this OS allows (255 bytes, 248 on Windows)",
+            ));
         }
         Ok(ShMemName {
             full: name.to_owned(),
@@ -98,6 +96,51 @@ impl ShMemName {
     pub fn namespace(&self) -> Option<Namespace> {
         self.namespace
     }
+
+    /// The base as this OS's POSIX shared memory calls it.
+    ///
+    /// The base itself everywhere but on macOS, whose `shm_open` takes 30
+    /// bytes at most. There a longer base becomes its first bytes, a `~`
+    /// and 12 characters of a 60-bit hash of the whole base (FNV-1a, fixed
+    /// for all versions): every process computes the same short name from
+    /// the same long one, and two long names that differ anywhere, even
+    /// only past the kept part, get different short names (a collision
+    /// needs two names of the same hash, about one chance in 10^18 per
+    /// pair).
+    pub fn os_base(&self) -> std::borrow::Cow<'_, str> {
+        if cfg!(target_vendor = "apple") {
+            shorten(self.base(), APPLE_SHM_NAME_MAX)
+        } else {
+            std::borrow::Cow::Borrowed(self.base())
+        }
+    }
+}
+
+/// `name` if it fits in `max` bytes; otherwise its longest prefix that
+/// leaves room for `~` and 12 hash characters, then those.
+pub(crate) fn shorten(name: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    const HASH_CHARS: usize = 12;
+    if name.len() <= max {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut keep = max.saturating_sub(HASH_CHARS + 1);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    // FNV-1a, 64 bits: simple, and the same in every process and release.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(max);
+    out.push_str(&name[..keep]);
+    out.push('~');
+    for i in 0..HASH_CHARS {
+        out.push(ALPHABET[((hash >> (5 * i)) & 31) as usize] as char);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A name no live process uses: prefix, pid, a per-process counter and
@@ -199,5 +242,38 @@ mod tests {
             );
         }
         assert!(ShMemName::new(&"x".repeat(MAX_NAME_LEN)).is_ok());
+    }
+
+    #[test]
+    fn long_names_are_shortened_uniquely_and_the_same_way_every_time() {
+        let short = "acpmf_physics";
+        assert_eq!(shorten(short, 30), short);
+        let exactly = "x".repeat(30);
+        assert_eq!(shorten(&exactly, 30), exactly);
+
+        let a = "$rFactor2SMMP_Telemetry$_and_then_some_more";
+        let b = "$rFactor2SMMP_Telemetry$_and_then_some_mord";
+        let (sa, sb) = (shorten(a, 30), shorten(b, 30));
+        assert_eq!(sa.len(), 30, "{sa}");
+        assert!(sa.starts_with("$rFactor2SMMP_Tel~"), "{sa}");
+        assert_ne!(sa, sb, "names differing only at the end stay apart");
+        assert_eq!(sa, shorten(a, 30), "deterministic");
+        // Pinned: other processes and other releases must compute the same.
+        assert_eq!(
+            shorten("shmem-123456-7890123456-3b9ac9ff", 30),
+            "shmem-123456-7890~ph5jsltlkul4"
+        );
+
+        // Multi-byte characters are never cut in half.
+        let wide = "é".repeat(20);
+        let sw = shorten(&wide, 30);
+        assert!(sw.len() <= 30, "{sw}");
+        assert!(sw.starts_with(&"é".repeat(8)), "{sw}");
+
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..10_000 {
+            let long = format!("a-rather-long-segment-name-number-{i}");
+            assert!(seen.insert(shorten(&long, 30).into_owned()), "{long}");
+        }
     }
 }

@@ -8,6 +8,10 @@ use rustix::mm::{MapFlags, ProtFlags};
 use crate::bytes::ShBytes;
 use crate::error::{Result, ShMemError};
 
+pub(crate) mod anon;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg_attr(not(target_os = "android"), allow(dead_code))]
+pub(crate) mod ashmem;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub mod memfd;
 #[cfg(not(target_os = "android"))]

@@ -218,7 +218,11 @@ fn open_object(
             if extra.contains(OFlags::CREATE) {
                 flags |= ShmOFlags::CREATE | ShmOFlags::EXCL;
             }
-            Ok(rustix::shm::open(format!("/{}", name.base()), flags, mode)?)
+            Ok(rustix::shm::open(
+                format!("/{}", name.os_base()),
+                flags,
+                mode,
+            )?)
         }
     }
 }
@@ -243,7 +247,7 @@ fn unlink_object(location: &Location, name: &ShMemName) -> std::io::Result<()> {
         #[cfg(target_os = "linux")]
         Location::Shm => Ok(rustix::fs::unlink(Path::new("/dev/shm").join(name.base()))?),
         #[cfg(not(target_os = "linux"))]
-        Location::Shm => Ok(rustix::shm::unlink(format!("/{}", name.base()))?),
+        Location::Shm => Ok(rustix::shm::unlink(format!("/{}", name.os_base()))?),
     }
 }
 
