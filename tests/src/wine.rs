@@ -67,8 +67,8 @@ pub struct PrivatePrefix {
 }
 
 impl PrivatePrefix {
-    /// Boots a new prefix and removes its `Z:` drive, as some users' prefixes lack one.
-    pub fn without_z_drive() -> PrivatePrefix {
+    /// Boots a new prefix, for tests that kill everything in theirs.
+    pub fn new() -> PrivatePrefix {
         let path = target_dir().join(format!("wine-prefix-{}", crate::nonce()));
         let status = Command::new("wineboot")
             .arg("-i")
@@ -78,7 +78,12 @@ impl PrivatePrefix {
             .status()
             .expect("run wineboot");
         assert!(status.success(), "wineboot failed in {}", path.display());
-        let prefix = PrivatePrefix { path };
+        PrivatePrefix { path }
+    }
+
+    /// Boots a new prefix and removes its `Z:` drive, as some users' prefixes lack one.
+    pub fn without_z_drive() -> PrivatePrefix {
+        let prefix = PrivatePrefix::new();
         let z = prefix.path.join("dosdevices/z:");
         std::fs::remove_file(&z).unwrap_or_else(|e| panic!("remove {}: {e}", z.display()));
         prefix

@@ -17,6 +17,8 @@ use windows_sys::Win32::Foundation::ERROR_DISK_FULL;
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle, GetFinalPathNameByHandleW,
 };
+use windows_sys::Win32::System::ProcessStatus::K32GetMappedFileNameW;
+use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
 use super::tmpfs::Tmpfs;
 use super::wine;
@@ -84,7 +86,8 @@ enum Found {
 }
 
 /// Creates every mapping of `specs`, or none.
-pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs) -> Result<Vec<Bridged>> {
+/// Files it creates get the permission bits `mode`.
+pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs, mode: u32) -> Result<Vec<Bridged>> {
     let plans = specs
         .iter()
         .map(|spec| plan(spec, tmpfs))
@@ -108,7 +111,7 @@ pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs) -> Result<Vec<Bridged>> {
     let mut bridged = Vec::with_capacity(plans.len());
     for p in plans {
         // On error, `bridged` drops and removes what was created so far.
-        bridged.push(create(p, tmpfs)?);
+        bridged.push(create(p, tmpfs, mode)?);
     }
     Ok(bridged)
 }
@@ -162,7 +165,7 @@ fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs) -> Result<Plan<'a>> {
     })
 }
 
-fn create(plan: Plan<'_>, tmpfs: &Tmpfs) -> Result<Bridged> {
+fn create(plan: Plan<'_>, tmpfs: &Tmpfs, mode: u32) -> Result<Bridged> {
     let name = plan.spec.name.clone();
     let unix_path = tmpfs.unix_file(plan.spec.file_name());
     let mut cleanup = RemoveFiles::default();
@@ -177,6 +180,8 @@ fn create(plan: Plan<'_>, tmpfs: &Tmpfs) -> Result<Bridged> {
                     format!("creating {unix_path} (did it appear meanwhile, or is it a dangling symbolic link?)")
                 })?;
             cleanup.0.push(plan.path.clone());
+            // Before a byte is written: the file is private from its start.
+            wine::chmod(&unix_path, mode)?;
             (file, 0, Origin::Created)
         }
         Found::File {
@@ -205,16 +210,26 @@ fn create(plan: Plan<'_>, tmpfs: &Tmpfs) -> Result<Bridged> {
         write_marker(&plan.marker, &name, &file, plan.size)
             .with_context(|| format!("writing the marker beside {unix_path}"))?;
         cleanup.0.push(plan.marker.clone());
+        let marker_unix = tmpfs.unix_file(&marker_name(plan.spec.file_name()));
+        wine::chmod(&marker_unix, mode)?;
     }
     let size = usize::try_from(plan.size).context("size exceeds this machine's address space")?;
-    let mapping = WinShMem::from_file(&name, &file, size).map_err(|e| match e {
-        ShMemError::AlreadyExists { .. } => anyhow::anyhow!(
-            "a mapping named {name} already exists in this Wine prefix: the game (or another \
-             shm-bridge) made it first, so it is not backed by {unix_path}. Start shm-bridge \
-             before the game"
-        ),
-        other => anyhow::Error::new(other).context(format!("mapping {unix_path} as {name}")),
-    })?;
+    let mapping = match WinShMem::from_file(&name, &file, size) {
+        Ok(mapping) => mapping,
+        // A program in the prefix holds a mapping of that name already. If its
+        // pages are this very file (a bridge made it, was killed, and the game
+        // kept running), take it over; otherwise the game started first.
+        Err(ShMemError::AlreadyExists { .. }) => adopt(&name, &unix_path).ok_or_else(|| {
+            anyhow::anyhow!(
+                "a mapping named {name} already exists in this Wine prefix and is not backed \
+                 by {unix_path}: the game (or another shm-bridge) made it first. Start \
+                 shm-bridge before the game"
+            )
+        })?,
+        Err(other) => {
+            return Err(anyhow::Error::new(other).context(format!("mapping {unix_path} as {name}")));
+        }
+    };
     Ok(Bridged {
         name,
         unix_path,
@@ -224,6 +239,30 @@ fn create(plan: Plan<'_>, tmpfs: &Tmpfs) -> Result<Bridged> {
         _file: file,
         _cleanup: cleanup,
     })
+}
+
+/// The existing mapping `name`, if its pages are the file `unix_path`.
+fn adopt(name: &ShMemName, unix_path: &str) -> Option<WinShMem> {
+    let mapping = WinShMem::open(name.as_str()).ok()?;
+    let backing = backing_file(mapping.as_ptr())?;
+    let backing = wine::unix_path(Path::new(backing.trim_start_matches(r"\??\"))).ok()?;
+    (backing == unix_path).then_some(mapping)
+}
+
+/// The file whose pages are mapped at `addr` (`\??\Z:\dev\shm\NAME` under
+/// Wine), or `None` for pagefile-backed memory.
+fn backing_file(addr: *const u8) -> Option<String> {
+    let mut buf = vec![0u16; 1024];
+    // SAFETY: `addr` lies in a live view of ours; the buffer holds `buf.len()` chars.
+    let n = unsafe {
+        K32GetMappedFileNameW(
+            GetCurrentProcess(),
+            addr.cast(),
+            buf.as_mut_ptr(),
+            buf.len() as u32,
+        )
+    };
+    (n > 0).then(|| String::from_utf16_lossy(&buf[..n as usize]))
 }
 
 /// Writes zeros from `from` to `to`: on a tmpfs only written pages are

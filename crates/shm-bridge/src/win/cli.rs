@@ -43,8 +43,21 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/dev/shm")]
     pub tmpfs: String,
 
+    /// Permission bits of the files created, in octal. The default lets only
+    /// you read them; 644 lets a reader running as another user read them too.
+    #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+    pub mode: u32,
+
     /// A program to start once the mappings exist (wrapper mode); the bridge
     /// waits for it, removes what it created and exits with its exit code.
     #[arg(last = true, value_name = "GAME.exe [ARGS]")]
     pub command: Vec<String>,
+}
+
+/// An octal file mode such as 600 or 0644, with no bits beyond 0777.
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("{text:?} is not an octal file mode such as 600 or 644"))
 }

@@ -59,7 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         tmpfs.unix,
         human_bytes(tmpfs.free)
     );
-    let bridged = bridge::create_all(&specs, &tmpfs)?;
+    let bridged = bridge::create_all(&specs, &tmpfs, cli.mode)?;
     for b in &bridged {
         println!("  {}", describe(b));
     }

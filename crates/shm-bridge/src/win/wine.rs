@@ -116,6 +116,25 @@ pub fn forward_termination_signals() {
     }
 }
 
+/// Sets the permission bits of the Linux file `unix_path` (not following
+/// a symbolic link). Wine cannot: the wineserver creates files with its
+/// own umask, and Win32 security descriptors map onto modes only roughly.
+/// Works under Wine on x86-64 Linux; elsewhere it reports that it cannot.
+pub fn chmod(unix_path: &str, mode: u32) -> Result<()> {
+    if host_system().as_deref() != Some("Linux") {
+        bail!("setting file modes needs Wine on Linux");
+    }
+    #[cfg(target_arch = "x86_64")]
+    return raw_linux::chmod_nofollow(unix_path, mode).map_err(|errno| {
+        anyhow::anyhow!(
+            "chmod {unix_path}: {}",
+            std::io::Error::from_raw_os_error(errno)
+        )
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    bail!("setting file modes needs Wine on x86-64");
+}
+
 /// This process's Linux pid (under Wine on Linux, the pid `kill` takes).
 pub fn linux_pid() -> Option<u32> {
     if host_system().as_deref() != Some("Linux") {
@@ -138,6 +157,12 @@ mod raw_linux {
     const SYS_RT_SIGACTION: i64 = 13;
     const SYS_GETPID: i64 = 39;
     const SYS_KILL: i64 = 62;
+    const SYS_OPEN: i64 = 2;
+    const SYS_CLOSE: i64 = 3;
+    const SYS_FCHMOD: i64 = 91;
+    const O_RDONLY: i64 = 0;
+    const O_NOFOLLOW: i64 = 0o400000;
+    const O_CLOEXEC: i64 = 0o2000000;
     const SA_RESTORER: u64 = 0x0400_0000;
     const SA_RESTART: u64 = 0x1000_0000;
 
@@ -187,6 +212,34 @@ mod raw_linux {
                 lateout("rcx") _, lateout("r11") _, options(nostack));
         }
         ret
+    }
+
+    /// `fchmod` on the file at `path`, opened without following a symlink;
+    /// an errno on failure.
+    pub fn chmod_nofollow(path: &str, mode: u32) -> Result<(), i32> {
+        let c_path = std::ffi::CString::new(path).map_err(|_| 22)?; // EINVAL
+        // SAFETY: open reads the NUL-terminated path, alive for the call.
+        let fd = unsafe {
+            syscall4(
+                SYS_OPEN,
+                c_path.as_ptr() as i64,
+                O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+                0,
+                0,
+            )
+        };
+        if fd < 0 {
+            return Err(-fd as i32);
+        }
+        // SAFETY: fchmod and close take numbers; `fd` is ours, closed once.
+        let result = unsafe { syscall4(SYS_FCHMOD, fd, i64::from(mode), 0, 0) };
+        // SAFETY: as above.
+        unsafe { syscall4(SYS_CLOSE, fd, 0, 0, 0) };
+        if result < 0 {
+            Err(-result as i32)
+        } else {
+            Ok(())
+        }
     }
 
     pub fn getpid() -> u32 {

@@ -1,0 +1,268 @@
+//! `shm-bridge launch` with a command line shaped like Steam's: stand-ins
+//! for `reaper`, `steam-launch-wrapper` and `proton` (which does what
+//! `waitforexitandrun` does: prefix from `STEAM_COMPAT_DATA_PATH`, then
+//! `wine`), and under them the real Wine, bridge exe, game stand-in and a
+//! Linux reader (this test).
+#![cfg(target_os = "linux")]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use shm_tests::wine::{self, Running, ShmDir};
+use shm_tests::{nonce, wait_for};
+use shmem::PosixShMem;
+
+const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A fake Steam installation: wrapper scripts and a compatdata directory
+/// whose `pfx` is the tests' Wine prefix.
+struct FakeSteam {
+    root: PathBuf,
+}
+
+impl FakeSteam {
+    fn new() -> FakeSteam {
+        let root = std::env::temp_dir().join(format!("shm-test-steam-{}", nonce()));
+        std::fs::create_dir_all(root.join("compatdata")).unwrap();
+        std::os::unix::fs::symlink(wine::prefix(), root.join("compatdata/pfx")).unwrap();
+        // reaper and steam-launch-wrapper: skip their own arguments up to `--`.
+        let pass_through = "#!/bin/sh\nwhile [ \"$#\" -gt 0 ] && [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n";
+        // proton: `proton VERB GAME.exe ARGS` runs the game in $STEAM_COMPAT_DATA_PATH/pfx.
+        let proton = "#!/bin/sh\nverb=$1; shift\ncase $verb in waitforexitandrun|run) ;; *) echo \"proton: unknown verb $verb\" >&2; exit 2;; esac\nexport WINEPREFIX=\"$STEAM_COMPAT_DATA_PATH/pfx\"\nexec wine \"$@\"\n";
+        for (name, text) in [
+            ("reaper", pass_through),
+            ("steam-launch-wrapper", pass_through),
+            ("proton", proton),
+        ] {
+            let path = root.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        FakeSteam { root }
+    }
+
+    /// `%command%` for running `exe ARGS` as Steam would.
+    fn command(&self, exe: &Path, args: &[&str]) -> Vec<String> {
+        let mut cmd = vec![
+            self.root.join("reaper").display().to_string(),
+            "SteamLaunch".into(),
+            "AppId=805550".into(),
+            "--".into(),
+            self.root.join("steam-launch-wrapper").display().to_string(),
+            "--".into(),
+            self.root.join("proton").display().to_string(),
+            "waitforexitandrun".into(),
+            exe.display().to_string(),
+        ];
+        cmd.extend(args.iter().map(|s| s.to_string()));
+        cmd
+    }
+
+    fn compatdata(&self) -> PathBuf {
+        self.root.join("compatdata")
+    }
+}
+
+impl Drop for FakeSteam {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Reads the game stand-in's counter page until it is being written, checks
+/// it reads what Linux writes, then asks it to quit.
+fn drive_the_game(dir: &Path, name: &str) {
+    let mem = wait_for("the bridged file", TIMEOUT, || {
+        PosixShMem::open_in(dir, name).ok()
+    });
+    let counter = mem.atomic::<AtomicU64>(0).unwrap();
+    let first = counter.load(Ordering::Acquire);
+    wait_for("the game's counter to advance", TIMEOUT, || {
+        (counter.load(Ordering::Acquire) > first + 3).then_some(())
+    });
+    mem.atomic::<AtomicU64>(8)
+        .unwrap()
+        .store(4242, Ordering::Release);
+    wait_for("the game to echo", TIMEOUT, || {
+        (mem.atomic::<AtomicU64>(16).unwrap().load(Ordering::Acquire) == 4242).then_some(())
+    });
+    mem.atomic::<AtomicU32>(24)
+        .unwrap()
+        .store(1, Ordering::Release);
+}
+
+#[test]
+fn a_steam_shaped_launch_bridges_the_game_and_leaves_nothing() {
+    let steam = FakeSteam::new();
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let game = steam.command(
+        &wine::exe("sim-standin"),
+        &[
+            "counter",
+            "--map",
+            &format!("Local\\{name}"),
+            "--size",
+            "64",
+            "--exit-code",
+            "3",
+        ],
+    );
+    let mut launch = Running::spawn(
+        Command::new(SHM_BRIDGE)
+            .args([
+                "launch",
+                "--map",
+                &name,
+                "--size",
+                "4096",
+                "--tmpfs",
+                &dir.arg(),
+                "--",
+            ])
+            .args(&game)
+            .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
+            .env("WINEDEBUG", "-all"),
+    );
+    launch.expect_line("already existed (bridged)", TIMEOUT);
+    drive_the_game(&dir.path, &name);
+    assert_eq!(
+        launch.wait_exit(TIMEOUT),
+        Some(3),
+        "the game's exit code: {}",
+        launch.output()
+    );
+    assert_eq!(
+        dir.entries(),
+        Vec::<String>::new(),
+        "nothing left after the game exits"
+    );
+}
+
+#[test]
+fn a_plain_wine_command_is_bridged_too() {
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let standin = wine::exe("sim-standin");
+    let mut launch = Running::spawn(
+        Command::new(SHM_BRIDGE)
+            .args([
+                "launch",
+                "-m",
+                &name,
+                "-s",
+                "8192",
+                "--tmpfs",
+                &dir.arg(),
+                "--",
+                "wine",
+            ])
+            .arg(&standin)
+            .args(["counter", "--map", &name, "--size", "64"])
+            .env("WINEPREFIX", wine::prefix())
+            .env("WINEDEBUG", "-all"),
+    );
+    launch.expect_line("already existed (bridged)", TIMEOUT);
+    let len = std::fs::metadata(dir.path.join(&name)).unwrap().len();
+    assert_eq!(len, 8192);
+    drive_the_game(&dir.path, &name);
+    assert_eq!(launch.wait_exit(TIMEOUT), Some(0), "{}", launch.output());
+    assert_eq!(dir.entries(), Vec::<String>::new());
+}
+
+#[test]
+fn bad_launches_say_what_is_wrong_and_start_nothing() {
+    let dir = ShmDir::new();
+    let steam = FakeSteam::new();
+    let bad_presets = dir.path.join("bad-presets.toml");
+    std::fs::write(
+        &bad_presets,
+        "[[game]]\ntitle = \"Mine\"\nmaps = [{ name = \"x/y\", size = 5, source = \"me\" }]\n",
+    )
+    .unwrap();
+    let standin = wine::exe("sim-standin").display().to_string();
+    let steam_game = steam.command(Path::new(&standin), &["counter"]);
+    let with = |extra: &[&str], cmd: &[String]| {
+        let mut c = Command::new(SHM_BRIDGE);
+        c.arg("launch")
+            .args(extra)
+            .args(["--tmpfs", &dir.arg(), "--"])
+            .args(cmd);
+        c.env("STEAM_COMPAT_DATA_PATH", steam.compatdata());
+        c
+    };
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let cases: Vec<(Command, &str)> = vec![
+        (
+            with(&["--game", "Gran Turismo 7"], &steam_game),
+            "unknown game",
+        ),
+        (with(&[], &steam_game), "say which mappings"),
+        (
+            with(&["--game", "acc"], &strings(&["/bin/true", "--fullscreen"])),
+            "found no Windows program",
+        ),
+        (
+            with(
+                &["--game", "acc"],
+                &strings(&["wine", "/nonexistent/dir/game.exe"]),
+            ),
+            "does not exist",
+        ),
+        (
+            with(
+                &["--game", "acc", "--exe", "/nonexistent/shm-bridge.exe"],
+                &steam_game,
+            ),
+            "/nonexistent/shm-bridge.exe does not exist",
+        ),
+        (
+            with(
+                &[
+                    "--game",
+                    "Mine",
+                    "--presets",
+                    &bad_presets.display().to_string(),
+                ],
+                &steam_game,
+            ),
+            "bad-presets.toml",
+        ),
+        (
+            with(&["-m", "a", "b", "-s", "1"], &steam_game),
+            "2 map(s) but 1 size(s)",
+        ),
+        (
+            {
+                let mut c = with(&["--game", "acc"], &strings(&["wine", &standin]));
+                c.env("WINEPREFIX", "/nonexistent/prefix");
+                c
+            },
+            "WINEPREFIX=/nonexistent/prefix does not exist",
+        ),
+        (
+            {
+                let mut c = with(&["--game", "acc"], &steam_game);
+                c.env("STEAM_COMPAT_DATA_PATH", "/nonexistent/compatdata");
+                c
+            },
+            "STEAM_COMPAT_DATA_PATH=/nonexistent/compatdata does not exist",
+        ),
+    ];
+    for (mut cmd, expected) in cases {
+        let (code, out, err) = wine::run(&mut cmd);
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{cmd:?} exited {code:?}: {out}"
+        );
+        assert!(
+            err.contains(expected),
+            "{cmd:?}: expected {expected:?} in: {err}"
+        );
+    }
+    assert_eq!(dir.entries(), ["bad-presets.toml"], "nothing was created");
+}

@@ -1,0 +1,232 @@
+//! Faults and hostile input around the bridge, with real processes under
+//! real Wine: each test is a row of RELIABILITY.md.
+#![cfg(target_os = "linux")]
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use rustix::process::Signal;
+use shm_tests::wine::{self, Running, ShmDir};
+use shm_tests::{nonce, wait_for};
+use shmem::PosixShMem;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
+
+fn bridge_in(prefix: &Path, args: &[&str]) -> Running {
+    Running::spawn(wine::command_in(prefix, &wine::exe("shm-bridge")).args(args))
+}
+
+fn bridge(args: &[&str]) -> Running {
+    bridge_in(&wine::prefix(), args)
+}
+
+fn game_in(prefix: &Path, name: &str, extra: &[&str]) -> Running {
+    let mut g = Running::spawn(
+        wine::command_in(prefix, &wine::exe("sim-standin"))
+            .args(["counter", "--map", name, "--size", "64"])
+            .args(extra),
+    );
+    g.expect_line("already existed (bridged)", TIMEOUT);
+    g
+}
+
+fn counter(mem: &PosixShMem) -> u64 {
+    mem.atomic::<AtomicU64>(0).unwrap().load(Ordering::Acquire)
+}
+
+fn assert_game_writes(mem: &PosixShMem) {
+    let first = counter(mem);
+    wait_for("the game's counter to advance", TIMEOUT, || {
+        (counter(mem) > first + 3).then_some(())
+    });
+}
+
+fn assert_game_reads(mem: &PosixShMem, value: u64) {
+    mem.atomic::<AtomicU64>(8)
+        .unwrap()
+        .store(value, Ordering::Release);
+    wait_for("the game to echo", TIMEOUT, || {
+        (mem.atomic::<AtomicU64>(16).unwrap().load(Ordering::Acquire) == value).then_some(())
+    });
+}
+
+fn quit(mem: &PosixShMem) {
+    mem.atomic::<AtomicU32>(24)
+        .unwrap()
+        .store(1, Ordering::Release);
+}
+
+#[test]
+fn a_sigkilled_bridge_leaves_the_game_running_and_a_restart_takes_over_its_files() {
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let args = ["-m", &name, "-s", "4096", "--tmpfs", &dir.arg()];
+    let mut b = bridge(&args);
+    b.expect_line("mappings exist", TIMEOUT);
+    let mut g = game_in(&wine::prefix(), &name, &[]);
+    let mem = PosixShMem::open_in(&dir.path, &name).unwrap();
+    assert_game_writes(&mem);
+
+    b.signal(Signal::KILL);
+    b.wait_exit(TIMEOUT);
+    // The game and this reader go on as if nothing happened.
+    assert_game_writes(&mem);
+    assert_game_reads(&mem, 31);
+
+    let before = counter(&mem);
+    let mut again = bridge(&args);
+    let line = again.expect_line(&name, TIMEOUT);
+    assert!(line.contains("reused"), "{line}");
+    again.expect_line("mappings exist", TIMEOUT);
+    assert!(counter(&mem) >= before, "the file was not truncated");
+    assert_eq!(
+        mem.atomic::<AtomicU64>(16).unwrap().load(Ordering::Acquire),
+        31
+    );
+    assert_game_reads(&mem, 32);
+
+    quit(&mem);
+    assert_eq!(g.wait_exit(TIMEOUT), Some(0));
+    again.signal(Signal::INT);
+    assert_eq!(again.wait_exit(TIMEOUT), Some(0), "{}", again.output());
+    drop(mem);
+    assert_eq!(
+        dir.entries(),
+        Vec::<String>::new(),
+        "the restarted bridge removed them"
+    );
+}
+
+#[test]
+fn a_symlink_planted_in_the_tmpfs_is_refused_and_its_target_untouched() {
+    let dir = ShmDir::new();
+    let victim = std::env::temp_dir().join(format!("shm-test-victim-{}", nonce()));
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path.join("acpmf_physics")).unwrap();
+    for args in [
+        vec!["-m", "acpmf_physics", "-s", "4096"],
+        vec!["-m", "acpmf_physics"],
+    ] {
+        let (code, _, err) = wine::run(
+            wine::command(&wine::exe("shm-bridge"))
+                .args(&args)
+                .args(["--tmpfs", &dir.arg()]),
+        );
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains("symbolic link"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    std::fs::remove_file(&victim).unwrap();
+    assert_eq!(dir.entries(), ["acpmf_physics"], "only the planted link");
+}
+
+#[test]
+fn files_are_owner_only_unless_widened() {
+    let dir = ShmDir::new();
+    for (mode_arg, expected) in [(None, 0o600), (Some("644"), 0o644), (Some("0640"), 0o640)] {
+        let name = format!("shm-test-{}", nonce());
+        let mut args = vec!["-m", &name, "-s", "4096", "--tmpfs"];
+        let d = dir.arg();
+        args.push(&d);
+        if let Some(m) = mode_arg {
+            args.extend(["--mode", m]);
+        }
+        let mut b = bridge(&args);
+        b.expect_line("mappings exist", TIMEOUT);
+        let mode = std::fs::metadata(dir.path.join(&name)).unwrap().mode() & 0o777;
+        let marker = std::fs::metadata(dir.path.join(format!(".{name}.shm-bridge")))
+            .unwrap()
+            .mode()
+            & 0o777;
+        b.signal(Signal::INT);
+        b.wait_exit(TIMEOUT);
+        assert_eq!(mode, expected, "--mode {mode_arg:?}");
+        assert_eq!(marker, expected, "the marker too");
+    }
+    let (code, _, err) = wine::run(wine::command(&wine::exe("shm-bridge")).args([
+        "-m",
+        "x",
+        "-s",
+        "1",
+        "--mode",
+        "999",
+        "--tmpfs",
+        &dir.arg(),
+    ]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("octal file mode"), "{err}");
+    assert_eq!(dir.entries(), Vec::<String>::new());
+}
+
+#[test]
+fn wineserver_kill_hangs_nothing_and_leaves_only_what_clean_removes() {
+    let prefix = wine::PrivatePrefix::new();
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let mut b = bridge_in(
+        &prefix.path,
+        &["-m", &name, "-s", "4096", "--tmpfs", &dir.arg()],
+    );
+    b.expect_line("mappings exist", TIMEOUT);
+    let g = game_in(&prefix.path, &name, &[]);
+    let status = std::process::Command::new("wineserver")
+        .arg("-k")
+        .env("WINEPREFIX", &prefix.path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    b.wait_exit(Duration::from_secs(20));
+    let mut g = g;
+    g.wait_exit(Duration::from_secs(20));
+    // Killed outright, the bridge could not clean; the file is whole and marked,
+    // and `clean` removes it now that nothing maps it.
+    assert_eq!(std::fs::metadata(dir.path.join(&name)).unwrap().len(), 4096);
+    assert!(dir.path.join(format!(".{name}.shm-bridge")).exists());
+    let (code, out, err) =
+        wine::run(std::process::Command::new(SHM_BRIDGE).args(["clean", "--tmpfs", &dir.arg()]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("{name}: removed")), "{out}");
+    assert_eq!(dir.entries(), Vec::<String>::new());
+}
+
+#[test]
+fn wineserver_kill_under_launch_ends_launch_and_cleans_up() {
+    let prefix = wine::PrivatePrefix::new();
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let mut launch = Running::spawn(
+        std::process::Command::new(SHM_BRIDGE)
+            .args([
+                "launch",
+                "-m",
+                &name,
+                "-s",
+                "4096",
+                "--tmpfs",
+                &dir.arg(),
+                "--",
+                "wine",
+            ])
+            .arg(wine::exe("sim-standin"))
+            .args(["counter", "--map", &name, "--size", "64"])
+            .env("WINEPREFIX", &prefix.path)
+            .env("WINEDEBUG", "-all"),
+    );
+    launch.expect_line("already existed (bridged)", TIMEOUT);
+    let status = std::process::Command::new("wineserver")
+        .arg("-k")
+        .env("WINEPREFIX", &prefix.path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = launch.wait_exit(Duration::from_secs(20));
+    assert_ne!(code, Some(0), "the game was killed: {}", launch.output());
+    assert_eq!(
+        dir.entries(),
+        Vec::<String>::new(),
+        "launch removed the leftovers"
+    );
+}
