@@ -230,3 +230,37 @@ fn wineserver_kill_under_launch_ends_launch_and_cleans_up() {
         "launch removed the leftovers"
     );
 }
+
+#[test]
+fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let standin = wine::exe("sim-standin").display().to_string();
+    let mut b = bridge(&[
+        "-m",
+        &name,
+        "-s",
+        "4096",
+        "--tmpfs",
+        &dir.arg(),
+        "--",
+        &standin,
+        "counter",
+        "--map",
+        &name,
+        "--size",
+        "64",
+    ]);
+    b.expect_line("already existed (bridged)", TIMEOUT);
+    let mem = PosixShMem::open_in(&dir.path, &name).unwrap();
+    assert_game_writes(&mem);
+    mem.atomic::<AtomicU32>(24)
+        .unwrap()
+        .store(2, Ordering::Release);
+    let code = b.wait_exit(TIMEOUT);
+    drop(mem);
+    let out = b.output();
+    assert!(out.contains("crashing as asked"), "{out}");
+    assert!(code.is_some_and(|c| c != 0), "exit {code:?}: {out}");
+    assert_eq!(dir.entries(), Vec::<String>::new(), "{out}");
+}

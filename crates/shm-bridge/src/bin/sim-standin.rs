@@ -11,7 +11,8 @@
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
-//! there), u32 quit flag at 24 (set to 1 to make the game exit).
+//! there), u32 quit flag at 24 (set to 1 to make the game exit, to 2 to
+//! make it crash with an access violation, as games do).
 //!
 //! `acc` is Assetto Corsa Competizione as far as its shared memory goes:
 //! the three `Local\acpmf_*` pages, each mapped at its SDK struct size; the
@@ -214,9 +215,16 @@ mod standin {
                 println!("request {r}");
                 last_request = r;
             }
-            if quit.load(Ordering::Acquire) == 1 {
-                println!("quit requested");
-                break;
+            match quit.load(Ordering::Acquire) {
+                1 => {
+                    println!("quit requested");
+                    break;
+                }
+                2 => {
+                    println!("crashing as asked");
+                    crash();
+                }
+                _ => {}
             }
             if o.expired(start) {
                 break;
@@ -224,6 +232,15 @@ mod standin {
             std::thread::sleep(Duration::from_millis(10));
         }
         Ok(())
+    }
+
+    /// Dies of an access violation (a write to address 0), as a crashing game does.
+    fn crash() -> ! {
+        let null = std::hint::black_box(std::ptr::null_mut::<u8>());
+        // SAFETY: not safe at all, on purpose: the write faults and Windows
+        // ends the process with STATUS_ACCESS_VIOLATION; nothing runs after it.
+        unsafe { null.write_volatile(1) };
+        unreachable!("the write to address 0 faults")
     }
 
     /// One of the pages ACC bumps a packet id in.
