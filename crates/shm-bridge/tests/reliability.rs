@@ -264,3 +264,88 @@ fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
     assert!(code.is_some_and(|c| c != 0), "exit {code:?}: {out}");
     assert_eq!(dir.entries(), Vec::<String>::new(), "{out}");
 }
+
+/// A tmpfs of 64 KiB, mounted for one test (which must run as root, as CI does).
+struct TinyTmpfs {
+    path: std::path::PathBuf,
+}
+
+impl TinyTmpfs {
+    fn mount() -> TinyTmpfs {
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "this test mounts a 64 KiB tmpfs and so needs root (CI runs as root)"
+        );
+        let path = std::env::temp_dir().join(format!("shm-test-tiny-{}", nonce()));
+        std::fs::create_dir(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount a tmpfs on {}", path.display());
+        TinyTmpfs { path }
+    }
+
+    fn entries(&self) -> usize {
+        std::fs::read_dir(&self.path).unwrap().count()
+    }
+}
+
+impl Drop for TinyTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+#[test]
+fn a_tmpfs_too_small_fails_at_start_before_the_game_runs() {
+    let tiny = TinyTmpfs::mount();
+    let dir = tiny.path.display().to_string();
+    for args in [
+        vec!["-m", "big", "-s", "131072"],
+        vec!["-m", "a", "b", "-s", "40960", "40960"],
+    ] {
+        let (code, _, err) = wine::run(
+            wine::command(&wine::exe("shm-bridge"))
+                .args(&args)
+                .args(["--tmpfs", &dir]),
+        );
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("free") && err.contains("Nothing was created"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(tiny.entries(), 0, "{args:?}");
+    }
+    // Through launch: refused before the game is started.
+    let (code, out, err) = wine::run(
+        std::process::Command::new(SHM_BRIDGE)
+            .args([
+                "launch", "-m", "big", "-s", "131072", "--tmpfs", &dir, "--", "wine",
+            ])
+            .arg(wine::exe("sim-standin"))
+            .args(["counter", "--map", "big", "--size", "64"])
+            .env("WINEPREFIX", wine::prefix())
+            .env("WINEDEBUG", "-all"),
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("the game was not started"), "{err}");
+    assert!(!out.contains("mapping big"), "the game ran: {out}");
+    assert_eq!(tiny.entries(), 0);
+    // What fits, fits: 48 KiB on the 64 KiB tmpfs, pages reserved.
+    let mut b = bridge(&["-m", "fits", "-s", "49152", "--tmpfs", &dir]);
+    b.expect_line("mappings exist", TIMEOUT);
+    let used = rustix::fs::statvfs(&tiny.path).unwrap();
+    let free = used.f_bavail * used.f_frsize;
+    b.signal(Signal::INT);
+    assert_eq!(b.wait_exit(TIMEOUT), Some(0));
+    assert!(
+        free <= 16 * 1024,
+        "the pages are reserved, not sparse: {free} bytes still free"
+    );
+    assert_eq!(tiny.entries(), 0);
+}
