@@ -105,7 +105,8 @@ pub struct WatchArgs {
     /// Print samples as JSON (with --once: one object).
     #[arg(long)]
     pub json: bool,
-    /// Stop after this many seconds.
+    /// Stop after this many seconds (with --once: wait at most this long
+    /// for the mappings to appear).
     #[arg(long, value_name = "SECONDS")]
     pub seconds: Option<f64>,
     #[command(flatten)]

@@ -7,7 +7,9 @@ mod gamecmd;
 mod locate;
 mod maps;
 mod procmaps;
+mod telemetry;
 mod tmpfs;
+mod tui;
 
 use std::process::ExitCode;
 
