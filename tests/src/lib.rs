@@ -2,6 +2,7 @@
 //! over a segment, and running Windows programs under Wine.
 
 pub mod handshake;
+pub mod served;
 #[cfg(unix)]
 pub mod wine;
 

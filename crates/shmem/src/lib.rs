@@ -26,16 +26,34 @@
 //!
 //! # Backends
 //!
-//! | backend | OS | reopened by | survives a crash of its creator? |
-//! |---|---|---|---|
-//! | [`MemfdShMemProvider`] | Linux, Android | same user, via `/proc/PID/fd`, while a holder lives | freed by the kernel: nothing leaks |
-//! | [`PosixShMemProvider`] | Unix but Android | name, by anyone the mode (0600) admits | the name stays until removed (a crash leaks it) |
-//! | [`SysvShMemProvider`] | Unix but Android | `shmid` number (AFL's convention) | Linux: freed when the last process detaches; elsewhere it leaks |
-//! | `WinShMemProvider` | Windows | name, same session | freed when the last handle closes |
+//! | backend | OS | who can reopen it by id | after a crash | limits |
+//! |---|---|---|---|---|
+//! | [`MemfdShMemProvider`] | Linux, Android | the same user, through `/proc/PID/fd` of a process that holds it (the kernel's ptrace check) | freed by the kernel with its last holder: nothing leaks | memory; one descriptor per segment held |
+//! | [`PosixShMemProvider`] | Unix but Android | anyone its mode admits (0600: the same user), by name, until removed | the name stays: a crashed creator leaks it until someone removes it | Linux: the size of `/dev/shm`; macOS: `shm_open` takes 30 bytes, longer names are shortened by hash ([`ShMemName::os_base`]) |
+//! | [`SysvShMemProvider`] | Unix but Android | anyone its mode admits (0600), by `shmid` (AFL's convention) | Linux: freed when the last process detaches; elsewhere it leaks | `shmmax`, `shmall`, `shmmni`; tiny by default on macOS (4 MiB) |
+//! | `WinShMemProvider` | Windows | the same session, by name (`Global\` across sessions) | freed when the last handle closes | — |
+//! | [`ServedShMemProvider`] | Unix | processes of the same user, through the same [`ShMemService`], while any holds a reference | a client's references go with it (SIGKILL included); a segment with none left is freed. When the service's process dies, its segments can no longer be opened by id (mappings stay valid) | a service to run (a thread, started on demand); one descriptor per segment in the service; a create is one round trip to it from another process, none from its own |
 //!
-//! [`StdShMemProvider`] is memfd on Linux (no leaks, no namespace, no
-//! limits but memory), the Windows provider on Windows, and POSIX objects
-//! elsewhere.
+//! What the service creates, and passes by descriptor: a memfd sealed
+//! against resizing on Linux; ashmem on Android (or a memfd where apps may
+//! not open `/dev/ashmem`); `shm_open(SHM_ANON)` on FreeBSD; elsewhere, as
+//! on macOS, a POSIX object unlinked the moment it exists. None has a name
+//! to leak. The service's socket is abstract on Linux and Android and a
+//! file in the user's runtime directory elsewhere; see [`service`].
+//!
+//! [`StdShMemProvider`], as in LibAFL, is:
+//! - Linux: memfd (no leaks, no namespace, no limits but memory);
+//! - Windows: file mappings;
+//! - macOS and Android: [`RcShMemProvider`]`<`[`ServedShMemProvider`]`>`,
+//!   because there memory is shared by passing descriptors (Android has
+//!   neither `/dev/shm` nor SysV; macOS cannot reopen an anonymous object,
+//!   and its named ones leak on a crash);
+//! - other Unix (FreeBSD): POSIX objects.
+//!
+//! [`RcShMemProvider`] shares one provider among its clones and segments
+//! and carries the `pre_fork`/`post_fork` protocol, so that a forked child
+//! can use its parent's served segments, and create new ones, even if the
+//! parent exits first.
 #![deny(missing_docs)]
 
 mod bytes;

@@ -8,7 +8,9 @@
 //! shm-peer create-named NAME SIZE NONCE       create it, wait for an opener
 //! shm-peer create-file-backed NAME PATH SIZE NONCE   (Windows) a mapping of a new file
 //! ```
-//! BACKEND is memfd, posix, sysv, windows or std. Creators print `ready`
+//! (Android has no named segments.)
+//! BACKEND is memfd, posix, sysv, served (Unix; the service `SHMEM_SERVICE`
+//! names), windows or std. Creators print `ready`
 //! once the segment exists. Openers print the creator's last message.
 //! Any failure: a message on stderr and exit code 1.
 
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
 fn run(args: &[&str]) -> Result<(), String> {
     match args {
         ["open", backend, how @ ..] => open(backend, how),
+        #[cfg(not(target_os = "android"))]
         ["create-named", name, size, nonce] => {
             let mut mem = shmem::NamedShMem::create(name, parse_size(size)?).map_err(s)?;
             as_creator(&mut mem, nonce)
@@ -53,6 +56,7 @@ fn run(args: &[&str]) -> Result<(), String> {
     }
 }
 
+#[cfg_attr(target_os = "android", allow(dead_code))]
 fn as_creator(mem: &mut impl ShMem, nonce: &str) -> Result<(), String> {
     handshake::creator_start(mem, nonce);
     println!("ready");
@@ -69,8 +73,11 @@ fn open(backend: &str, how: &[&str]) -> Result<(), String> {
         "posix" => open_with::<shmem::PosixShMemProvider>(how),
         #[cfg(all(unix, not(target_os = "android")))]
         "sysv" => open_with::<shmem::SysvShMemProvider>(how),
+        #[cfg(unix)]
+        "served" => open_with::<shmem::ServedShMemProvider>(how),
         #[cfg(windows)]
         "windows" => open_with::<shmem::WinShMemProvider>(how),
+        #[cfg(not(target_os = "android"))]
         "named" => match how {
             ["name", name, nonce] => {
                 let mem = shmem::NamedShMem::open(name).map_err(s)?;

@@ -1,36 +1,54 @@
 //! The client side: [`ServedShMemProvider`] and its segments.
+//!
+//! A client reaches its service over the service's socket, or, when the
+//! service runs in this very process, directly: the same bookkeeping under
+//! a lock, with no message and no thread switch.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use super::core::{self as service_core, Core};
 use super::socket::{self, Address, ConnectError};
 use super::wire::{self, Framing, HEADER, MAX_REPLY, MAX_REQUEST, Refusal, Reply, Request};
 use super::{ServiceName, ServiceStats, ShMemService};
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
-use crate::unix::{Mapping, anon, check_fits};
+use crate::unix::{Mapping, anon, check_fits, fork};
 use crate::{ShMem, ShMemProvider};
 
 /// How long a reply may take before the service is taken for dead.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to look for a reply before sleeping until it comes.
+const SPIN: Duration = Duration::from_micros(50);
 /// What a connection the service closed is reported as.
 const CLOSED: &str = "the service closed the connection";
+
+/// How a connection reaches its service.
+#[derive(Debug, Default)]
+enum Link {
+    /// Not yet, or no more: the next request connects.
+    #[default]
+    None,
+    /// The service's socket.
+    Socket(OwnedFd),
+    /// The service runs in this process: its state, directly.
+    Local(Arc<Mutex<Core>>),
+}
 
 /// One connection to a service, shared by every clone of a provider and
 /// every segment it handed out.
 #[derive(Debug)]
 pub(crate) struct Connection {
     name: ServiceName,
-    /// `None` once broken; the next request reconnects.
-    sock: Option<OwnedFd>,
+    link: Link,
     /// Whether a request may start a service in this process if none runs.
     may_start: bool,
     service: u64,
     client: u64,
-    /// The process that made the connection: another one is a forked child.
-    pid: u32,
+    /// Forks counted when the connection was made: another count is a child.
+    generation: u64,
     /// References this process holds, per key: what a child re-registers.
     held: HashMap<u64, u32>,
     /// Set by `pre_fork`, for the child to adopt.
@@ -38,19 +56,15 @@ pub(crate) struct Connection {
     buf: Vec<u8>,
 }
 
-fn current_pid() -> u32 {
-    rustix::process::getpid().as_raw_nonzero().get() as u32
-}
-
 impl Connection {
     fn open(name: &ServiceName, may_start: bool) -> Result<Connection> {
         let mut conn = Connection {
             name: name.clone(),
-            sock: None,
+            link: Link::None,
             may_start,
             service: 0,
             client: 0,
-            pid: current_pid(),
+            generation: fork::generation(),
             held: HashMap::new(),
             fork_token: None,
             buf: Vec::with_capacity(64),
@@ -75,66 +89,40 @@ impl Connection {
         }
     }
 
-    /// Makes a new connection (starting a service first if allowed and none
-    /// runs) and reads its hello. Forgets references of another service.
+    /// Lets go of the link; references on a local one go with it (those of
+    /// a socket go when the service sees it close).
+    fn unlink(&mut self) -> Link {
+        let link = std::mem::take(&mut self.link);
+        if let Link::Local(core) = &link
+            && self.generation == fork::generation()
+        {
+            // Snapshots stay: a child may adopt them after this is gone.
+            service_core::lock(core).remove_client(self.client, false);
+        }
+        link
+    }
+
+    /// Links to the service anew (starting it first if allowed and none
+    /// runs). Forgets references of another service instance.
     fn reconnect(&mut self) -> Result<()> {
-        self.sock = None;
-        let address = Address::of(&self.name)?;
-        let sock = match socket::connect(&self.name, &address, REPLY_TIMEOUT) {
-            Ok(sock) => sock,
-            Err(ConnectError::NoService(_)) if self.may_start => {
-                match ShMemService::start_implicit(&self.name) {
-                    Ok(()) | Err(ShMemError::AlreadyExists { .. }) => {}
-                    Err(other) => return Err(other),
-                }
-                match socket::connect(&self.name, &address, REPLY_TIMEOUT) {
-                    Ok(sock) => sock,
-                    Err(ConnectError::NoService(e)) => {
-                        return Err(self.io_error("no service runs there", e.into()));
+        drop(self.unlink());
+        self.generation = fork::generation();
+        let (service, client) = match self.link_local() {
+            Some(ids) => ids,
+            None => match self.link_socket() {
+                Err(ConnectError::NoService(_)) if self.may_start => {
+                    match ShMemService::start_implicit(&self.name) {
+                        Ok(()) | Err(ShMemError::AlreadyExists { .. }) => {}
+                        Err(other) => return Err(other),
                     }
-                    Err(ConnectError::Other(e)) => return Err(e),
+                    match self.link_local() {
+                        Some(ids) => ids,
+                        None => self.link_socket().map_err(|e| self.connect_error(e))?,
+                    }
                 }
-            }
-            Err(ConnectError::NoService(e)) => {
-                return Err(self.io_error("no service runs there", e.into()));
-            }
-            Err(ConnectError::Other(e)) => return Err(e),
+                other => other.map_err(|e| self.connect_error(e))?,
+            },
         };
-        // Talk only to a service of our own user: another one could hand out
-        // memory it reads, or answer with anything.
-        let ours = rustix::process::geteuid().as_raw();
-        match socket::peer_uid(sock.as_fd()) {
-            Ok(uid) if uid == ours => {}
-            Ok(uid) => {
-                return Err(self.error(format!(
-                    "the service runs as user {uid}, not as this user ({ours}); not using it"
-                )));
-            }
-            Err(e) => return Err(self.io_error("cannot learn who runs the service", e)),
-        }
-        self.sock = Some(sock);
-        let (reply, _) = self.receive().map_err(|e| match e {
-            ShMemError::Service { ref reason, .. } if reason == CLOSED => self.error(
-                "the service closed the connection without a word: it refuses this process \
-                 (it accepts only its own user), or it is shutting down",
-            ),
-            other => other,
-        })?;
-        let Reply::Hello {
-            version,
-            service,
-            client,
-            ..
-        } = reply
-        else {
-            return Err(self.broken("the service did not greet"));
-        };
-        if version != wire::PROTOCOL {
-            return Err(self.broken(&format!(
-                "the service speaks protocol {version}, this library {}",
-                wire::PROTOCOL
-            )));
-        }
         if service != self.service {
             // Another service instance: our keys mean nothing there.
             self.held.clear();
@@ -142,24 +130,101 @@ impl Connection {
         }
         self.service = service;
         self.client = client;
-        self.pid = current_pid();
         Ok(())
+    }
+
+    fn connect_error(&self, e: ConnectError) -> ShMemError {
+        match e {
+            ConnectError::NoService(e) => self.io_error("no service runs there", e.into()),
+            ConnectError::Other(e) => e,
+        }
+    }
+
+    /// Links to the service directly if it runs in this process.
+    fn link_local(&mut self) -> Option<(u64, u64)> {
+        let core = service_core::local(&self.name)?;
+        let ids = {
+            let mut c = service_core::lock(&core);
+            (c.tag, c.add_client())
+        };
+        self.link = Link::Local(core);
+        Some(ids)
+    }
+
+    /// Connects to the service's socket and reads its hello.
+    fn link_socket(&mut self) -> Result<(u64, u64), ConnectError> {
+        let address = Address::of(&self.name).map_err(ConnectError::Other)?;
+        let sock = socket::connect(&self.name, &address, REPLY_TIMEOUT)?;
+        // Talk only to a service of our own user: another one could hand out
+        // memory it reads, or answer with anything.
+        let ours = rustix::process::geteuid().as_raw();
+        match socket::peer_uid(sock.as_fd()) {
+            Ok(uid) if uid == ours => {}
+            Ok(uid) => {
+                return Err(ConnectError::Other(self.error(format!(
+                    "the service runs as user {uid}, not as this user ({ours}); not using it"
+                ))));
+            }
+            Err(e) => {
+                return Err(ConnectError::Other(
+                    self.io_error("cannot learn who runs the service", e),
+                ));
+            }
+        }
+        self.link = Link::Socket(sock);
+        let hello = self.receive().map_err(|e| match e {
+            ShMemError::Service { ref reason, .. } if reason == CLOSED => self.error(
+                "the service closed the connection without a word: it refuses this process \
+                 (it accepts only its own user), or it is shutting down",
+            ),
+            other => other,
+        });
+        match hello {
+            Ok((
+                Reply::Hello {
+                    version,
+                    service,
+                    client,
+                    ..
+                },
+                _,
+            )) if version == wire::PROTOCOL => Ok((service, client)),
+            Ok((Reply::Hello { version, .. }, _)) => {
+                Err(ConnectError::Other(self.broken(&format!(
+                    "the service speaks protocol {version}, this library {}",
+                    wire::PROTOCOL
+                ))))
+            }
+            Ok(_) => Err(ConnectError::Other(
+                self.broken("the service did not greet"),
+            )),
+            Err(e) => {
+                self.link = Link::None;
+                Err(ConnectError::Other(e))
+            }
+        }
     }
 
     /// Marks the connection broken and describes why.
     fn broken(&mut self, reason: &str) -> ShMemError {
-        self.sock = None;
+        drop(self.unlink());
         self.error(reason)
     }
 
-    /// Before any use: reconnect if broken, and re-register if this is a
-    /// forked child that has not yet (fork without `post_fork`).
+    /// Before any use: re-register if this is a forked child that has not
+    /// yet (fork without `post_fork`), and relink if broken or if the local
+    /// service has ended.
     fn ready(&mut self) -> Result<()> {
-        if self.sock.is_none() {
-            return self.reconnect();
-        }
-        if self.pid != current_pid() {
+        if self.generation != fork::generation() {
             return self.after_fork_in_child();
+        }
+        let relink = match &self.link {
+            Link::None => true,
+            Link::Socket(_) => false,
+            Link::Local(core) => service_core::lock(core).is_stopped(),
+        };
+        if relink {
+            self.reconnect()?;
         }
         Ok(())
     }
@@ -167,7 +232,7 @@ impl Connection {
     fn send(&mut self, request: Request) -> Result<()> {
         let mut frame = [0u8; HEADER + MAX_REQUEST];
         let len = request.encode(&mut frame);
-        let Some(sock) = &self.sock else {
+        let Link::Socket(sock) = &self.link else {
             return Err(self.error("not connected"));
         };
         let mut sent = 0;
@@ -176,7 +241,7 @@ impl Connection {
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.sock = None;
+                    drop(self.unlink());
                     return Err(self.io_error("the connection broke", e));
                 }
             }
@@ -186,7 +251,7 @@ impl Connection {
 
     /// Reads one reply frame, with the descriptor that came with it.
     fn receive(&mut self) -> Result<(Reply, Option<OwnedFd>)> {
-        let Some(sock) = self.sock.take() else {
+        let Link::Socket(sock) = std::mem::take(&mut self.link) else {
             return Err(self.error("not connected"));
         };
         let mut fds = Vec::new();
@@ -207,23 +272,41 @@ impl Connection {
             };
             let start = self.buf.len();
             self.buf.resize(start + need, 0);
-            match socket::recv(&sock, &mut self.buf[start..], &mut fds) {
-                Ok(0) => {
-                    self.buf.truncate(start);
-                    return Err(self.error(CLOSED));
+            // A reply usually comes within microseconds: look for it a little
+            // while before sleeping, which would add a wake-up to the trip.
+            let spin_until = std::time::Instant::now() + SPIN;
+            let got = loop {
+                match socket::recv(&sock, &mut self.buf[start..], &mut fds, false) {
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            && std::time::Instant::now() < spin_until =>
+                    {
+                        std::thread::yield_now();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        break socket::recv(&sock, &mut self.buf[start..], &mut fds, true);
+                    }
+                    other => break other,
                 }
+            };
+            match got {
+                Ok(0) => return Err(self.error(CLOSED)),
                 Ok(n) => self.buf.truncate(start + n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
                     self.buf.truncate(start);
                 }
-                Err(e) => {
-                    return Err(self.io_error("no reply from the service", e));
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    return Err(self.error(format!(
+                        "no reply from the service within {} s",
+                        REPLY_TIMEOUT.as_secs()
+                    )));
                 }
+                Err(e) => return Err(self.io_error("no reply from the service", e)),
             }
         };
         match outcome {
             Ok(reply) => {
-                self.sock = Some(sock);
+                self.link = Link::Socket(sock);
                 let mut fds = fds.into_iter();
                 let fd = fds.next();
                 if fds.next().is_some() {
@@ -247,28 +330,51 @@ impl Connection {
         request: Request,
         size: usize,
     ) -> Result<ServedShMem> {
-        let (reply, fd) = self.call(request)?;
-        let (key, actual) = match reply {
-            Reply::Segment { key, size } => (key, size),
-            Reply::Refused(refusal) => return Err(self.refused(refusal, request, size)),
-            _ => return Err(self.broken("the service answered out of turn")),
+        let (key, map) = match &self.link {
+            Link::Local(core) => {
+                let core = Arc::clone(core);
+                let mut core = service_core::lock(&core);
+                let answer = match request {
+                    Request::Create { size } => core.create(self.client, size).map(|k| (k, size)),
+                    Request::Open { key, size } => {
+                        core.open(self.client, key, size).map(|a| (key, a))
+                    }
+                    _ => unreachable!("only creates and opens ask for segments"),
+                };
+                let (key, actual) = answer.map_err(|r| self.refused(r, request, size))?;
+                *self.held.entry(key).or_insert(0) += 1;
+                let id = self.id_of(key);
+                let fd = core.fd(key).expect("just made or opened, under the lock");
+                let mapped =
+                    check_fits(actual, size, &id).and_then(|()| Mapping::map_fd(fd, size, &id));
+                drop(core);
+                (key, mapped)
+            }
+            _ => {
+                let (reply, fd) = self.call(request)?;
+                let (key, actual) = match reply {
+                    Reply::Segment { key, size } => (key, size),
+                    Reply::Refused(refusal) => return Err(self.refused(refusal, request, size)),
+                    _ => return Err(self.broken("the service answered out of turn")),
+                };
+                // We hold a reference from here on: give it back if mapping fails.
+                *self.held.entry(key).or_insert(0) += 1;
+                let id = self.id_of(key);
+                let mapped = match fd {
+                    None => Err(self.error("the service sent no descriptor")),
+                    // Checked against the object itself too: mapping past its
+                    // end would raise SIGBUS on first touch.
+                    Some(fd) => check_fits(actual, size, &id)
+                        .and_then(|()| check_fits(anon::size(&fd)?, size, &id))
+                        .and_then(|()| Mapping::map_fd(&fd, size, &id)),
+                };
+                (key, mapped)
+            }
         };
-        let id = ShMemId::Served {
-            service: self.service,
-            key,
-        };
-        // We hold a reference from here on: give it back if mapping fails.
-        *self.held.entry(key).or_insert(0) += 1;
-        let mapped = (|| {
-            let fd = fd.ok_or_else(|| self.error("the service sent no descriptor"))?;
-            check_fits(actual, size, &id)?;
-            check_fits(anon::size(&fd)?, size, &id)?;
-            Mapping::map_fd(&fd, size, &id)
-        })();
-        match mapped {
+        match map {
             Ok(map) => Ok(ServedShMem {
                 map,
-                id,
+                id: self.id_of(key),
                 key,
                 service: self.service,
                 conn: Arc::clone(this),
@@ -280,16 +386,22 @@ impl Connection {
         }
     }
 
+    fn id_of(&self, key: u64) -> ShMemId {
+        ShMemId::Served {
+            service: self.service,
+            key,
+        }
+    }
+
     fn refused(&self, refusal: Refusal, request: Request, size: usize) -> ShMemError {
         let segment = match request {
-            Request::Open { key, .. } | Request::Retain { key, .. } => ShMemId::Served {
-                service: self.service,
-                key,
-            }
-            .to_string(),
+            Request::Open { key, .. } | Request::Retain { key, .. } => self.id_of(key).to_string(),
             _ => format!("served segment ({size} bytes, service {})", self.name),
         };
         match refusal {
+            Refusal::NotFound if matches!(request, Request::Create { .. }) => {
+                self.error("the service has ended")
+            }
             Refusal::NotFound => ShMemError::NotFound { segment },
             Refusal::TooSmall { actual } => ShMemError::TooSmall {
                 segment,
@@ -309,7 +421,8 @@ impl Connection {
         }
     }
 
-    /// Gives back one reference to `key` of `service`: one message, no reply.
+    /// Gives back one reference to `key` of `service`: one message that
+    /// needs no answer, or, locally, one update under the lock.
     fn release(&mut self, service: u64, key: u64) {
         if self.ready().is_err() || service != self.service {
             return;
@@ -321,32 +434,51 @@ impl Connection {
             }
             None => return,
         }
-        let _ = self.send(Request::Release { key, count: 1 });
+        match &self.link {
+            Link::Local(core) => service_core::lock(core).release(self.client, key, 1),
+            _ => {
+                let _ = self.send(Request::Release { key, count: 1 });
+            }
+        }
     }
 
     fn pre_fork(&mut self) -> Result<()> {
         self.ready()?;
-        match self.call(Request::PreFork)? {
-            (Reply::Forked { token }, _) => {
-                self.fork_token = Some(token);
-                Ok(())
-            }
-            (Reply::Refused(_), _) => {
-                Err(self.error("the service cannot set this many segments aside for a child"))
-            }
-            _ => Err(self.broken("the service answered out of turn")),
+        let token = match &self.link {
+            Link::Local(core) => service_core::lock(core).pre_fork(self.client).ok(),
+            _ => match self.call(Request::PreFork)? {
+                (Reply::Forked { token }, _) => Some(token),
+                (Reply::Refused(_), _) => None,
+                _ => return Err(self.broken("the service answered out of turn")),
+            },
+        };
+        self.fork_token = Some(
+            token.ok_or_else(|| self.error("the service cannot set this many segments aside"))?,
+        );
+        Ok(())
+    }
+
+    fn stats(&mut self) -> Result<ServiceStats> {
+        self.ready()?;
+        match &self.link {
+            Link::Local(core) => Ok(service_core::lock(core).stats()),
+            _ => match self.call(Request::Stats)? {
+                (Reply::Stats(stats), _) => Ok(stats),
+                _ => Err(self.broken("the service answered out of turn")),
+            },
         }
     }
 
     /// In a forked child: a connection of its own, and the references the
     /// parent set aside (or, without `pre_fork`, the ones it can still get).
     ///
-    /// The connection inherited from the parent is not used (its messages
-    /// would interleave with the parent's) but kept open until the child
-    /// holds its own references: so even a parent that exits at once
-    /// cannot take the segments with it.
+    /// A socket inherited from the parent is not used (its messages would
+    /// interleave with the parent's) but kept open until the child holds
+    /// its own references: even a parent that exits at once cannot take
+    /// the segments with it. A local link is the parent's memory: dropped
+    /// unused.
     fn after_fork_in_child(&mut self) -> Result<()> {
-        let inherited = self.sock.take();
+        let inherited = std::mem::take(&mut self.link);
         let old_service = self.service;
         let token = self.fork_token.take();
         let mut local = std::mem::take(&mut self.held);
@@ -395,6 +527,12 @@ impl Connection {
     }
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        drop(self.unlink());
+    }
+}
+
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -404,9 +542,12 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 /// The service creates each segment (a memfd on Linux, ashmem on Android,
 /// an anonymous POSIX object elsewhere) and passes its descriptor over a
 /// Unix socket; this provider maps it. A create is one round trip; a
-/// release is one message the service does not answer. Clones share one
-/// connection, and each segment holds it too: the connection, and with it
-/// the references, lives while any of them does.
+/// release is one message the service does not answer. When the service
+/// runs in this very process, the provider skips the socket and updates
+/// the service's books directly: then a create costs what the system calls
+/// for the segment cost. Clones share one connection, and each segment
+/// holds it too: the connection, and with it the references, lives while
+/// any of them does.
 ///
 /// [`ShMemProvider::new`] connects to the service named by the
 /// `SHMEM_SERVICE` environment variable, or this user's default one, and
@@ -437,14 +578,15 @@ impl ServedShMemProvider {
         lock(&self.conn).name.clone()
     }
 
+    /// Whether this provider reaches its service directly, the service
+    /// running in this process, rather than through its socket.
+    pub fn is_local(&self) -> bool {
+        matches!(lock(&self.conn).link, Link::Local(_))
+    }
+
     /// The service's counters, as it reports them now.
     pub fn service_stats(&mut self) -> Result<ServiceStats> {
-        let mut conn = lock(&self.conn);
-        conn.ready()?;
-        match conn.call(Request::Stats)? {
-            (Reply::Stats(stats), _) => Ok(stats),
-            _ => Err(conn.broken("the service answered out of turn")),
-        }
+        lock(&self.conn).stats()
     }
 }
 
@@ -501,7 +643,7 @@ impl ShMemProvider for ServedShMemProvider {
     fn post_fork(&mut self, is_child: bool) -> Result<()> {
         let mut conn = lock(&self.conn);
         if is_child {
-            if conn.pid != current_pid() {
+            if conn.generation != fork::generation() {
                 conn.after_fork_in_child()?;
             }
         } else {

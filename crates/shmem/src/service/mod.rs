@@ -54,6 +54,7 @@
 //! A name that begins with `/` is a socket file at that path, on every OS.
 
 mod client;
+mod core;
 mod server;
 mod socket;
 mod wire;
@@ -190,7 +191,7 @@ pub struct ServiceStats {
 #[derive(Debug)]
 pub struct ShMemService {
     name: ServiceName,
-    stats: Arc<Mutex<ServiceStats>>,
+    core: Arc<Mutex<core::Core>>,
     /// Closing it tells the thread to stop.
     stop: Option<OwnedFd>,
     thread: Option<JoinHandle<()>>,
@@ -211,20 +212,16 @@ impl ShMemService {
         let socket_file = listener.file.clone();
         let (stop_read, stop_write) =
             std::io::pipe().map_err(|e| ShMemError::os("pipe", format!("service {name}"), e))?;
-        let stats = Arc::new(Mutex::new(ServiceStats::default()));
-        let server = server::Server::new(
-            listener,
-            Some(stop_read.into()),
-            new_tag(),
-            Arc::clone(&stats),
-        );
+        let core = Arc::new(Mutex::new(core::Core::new(new_tag())));
+        let server = server::Server::new(listener, Some(stop_read.into()), Arc::clone(&core));
         let thread = std::thread::Builder::new()
             .name("shmem-service".into())
             .spawn(move || server.run())
             .map_err(|e| ShMemError::os("spawning the thread", format!("service {name}"), e))?;
+        core::register_local(name, &core);
         Ok(ShMemService {
             name: name.clone(),
-            stats,
+            core,
             stop: Some(stop_write.into()),
             thread: Some(thread),
             owner: std::process::id(),
@@ -237,8 +234,9 @@ impl ShMemService {
     pub fn serve(name: &ServiceName) -> Result<std::convert::Infallible> {
         let address = socket::Address::of(name)?;
         let listener = socket::listen(name, &address)?;
-        let stats = Arc::new(Mutex::new(ServiceStats::default()));
-        server::Server::new(listener, None, new_tag(), stats).run();
+        let core = Arc::new(Mutex::new(core::Core::new(new_tag())));
+        core::register_local(name, &core);
+        server::Server::new(listener, None, core).run();
         unreachable!("a service without a stop pipe never returns")
     }
 
@@ -264,9 +262,9 @@ impl ShMemService {
         self.socket_file.as_ref().map(socket::SocketFile::path)
     }
 
-    /// What it holds now (updated after each batch of requests it serves).
+    /// What it holds now.
     pub fn stats(&self) -> ServiceStats {
-        *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+        core::lock(&self.core).stats()
     }
 }
 

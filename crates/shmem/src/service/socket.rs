@@ -390,13 +390,23 @@ pub(crate) fn send(sock: impl AsFd, bytes: &[u8], fd: Option<BorrowedFd<'_>>) ->
 
 /// Receives into `buf`, keeping any descriptors that came along in `fds`
 /// (close-on-exec). Returns the number of bytes; 0 is the end of the stream.
-pub(crate) fn recv(sock: impl AsFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+/// `wait`: block until something comes (on a blocking socket), else fail
+/// with `WouldBlock` at once if nothing is there.
+pub(crate) fn recv(
+    sock: impl AsFd,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    wait: bool,
+) -> io::Result<usize> {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-    let flags = RecvFlags::CMSG_CLOEXEC;
+    let mut flags = RecvFlags::CMSG_CLOEXEC;
     #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-    let flags = RecvFlags::empty();
+    let mut flags = RecvFlags::empty();
+    if !wait {
+        flags |= RecvFlags::DONTWAIT;
+    }
     let got = rustix::net::recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut control, flags)?;
     for message in control.drain() {
         if let RecvAncillaryMessage::ScmRights(received) = message {

@@ -11,7 +11,7 @@
 //! Every one is freed by the kernel when its last descriptor and mapping
 //! are gone, whoever held them and however they ended.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use crate::error::{Result, ShMemError};
 
@@ -21,7 +21,7 @@ pub(crate) fn create(size: usize) -> Result<OwnedFd> {
 }
 
 /// The size of the object `fd`, as far as mapping it goes.
-pub(crate) fn size(fd: impl AsFd) -> Result<u64> {
+pub(crate) fn size(fd: impl std::os::fd::AsFd) -> Result<u64> {
     #[cfg(target_os = "android")]
     if let Some(size) = crate::unix::ashmem::size(fd.as_fd()) {
         return Ok(size);

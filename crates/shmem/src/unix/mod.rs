@@ -12,6 +12,7 @@ pub(crate) mod anon;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[cfg_attr(not(target_os = "android"), allow(dead_code))]
 pub(crate) mod ashmem;
+pub(crate) mod fork;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub mod memfd;
 #[cfg(not(target_os = "android"))]

@@ -7,6 +7,9 @@
 //! [`PosixShMem::open_in`] do the same in any directory, such as another
 //! tmpfs.
 //!
+//! macOS's `shm_open` takes names of at most 30 bytes: longer ones are
+//! shortened the same way by every process ([`ShMemName::os_base`]).
+//!
 //! Names outlive processes: a creator that crashes leaves its object behind.
 //! The creator removes the name on drop unless [`PosixShMem::keep`] was
 //! called, and only if the name still points at the object it created.
