@@ -326,6 +326,8 @@ struct RawTrack {
     previous: Vec<u8>,
     changed_at: Vec<Option<Instant>>,
     last_change: Option<Instant>,
+    /// Bytes that changed within [`HIGHLIGHT`], as of the last sample.
+    recent: usize,
 }
 
 impl<'a> View<'a> {
@@ -389,6 +391,11 @@ impl<'a> View<'a> {
                 }
             }
             track.previous.clone_from(&raw.bytes);
+            track.recent = track
+                .changed_at
+                .iter()
+                .filter(|at| at.is_some_and(|at| now.duration_since(at) < HIGHLIGHT))
+                .count();
         }
         self.sample = Some(sample);
     }
@@ -733,13 +740,17 @@ impl<'a> View<'a> {
                         crate::linux::telemetry::Reading::Raw(r) => r.bytes.len(),
                         _ => 0,
                     };
-                    let live = self
-                        .raw
-                        .get(&page.name)
+                    let track = self.raw.get(&page.name);
+                    let live = track
                         .and_then(|t| t.last_change)
                         .is_some_and(|at| at.elapsed() < HIGHLIGHT);
                     if live {
-                        (len.to_string(), "● changing".to_owned(), Color::Green)
+                        let recent = track.map_or(0, |t| t.recent);
+                        (
+                            len.to_string(),
+                            format!("● changing: {recent} bytes in the last second"),
+                            Color::Green,
+                        )
                     } else {
                         (len.to_string(), "○ still".to_owned(), Color::Gray)
                     }

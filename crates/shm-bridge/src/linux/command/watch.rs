@@ -288,9 +288,9 @@ pub fn plain_line(sample: &Sample, elapsed: Duration) -> String {
         }
         return line;
     }
+    let mut parts = Vec::new();
     if let Some(p) = sample.physics() {
-        let _ = write!(
-            line,
+        parts.push(format!(
             "{:5.1} km/h  gear {:>2}  {:>5} rpm  throttle {:3.0}%  brake {:3.0}%  fuel {:5.1} L",
             p.speed_kmh,
             p.gear_label(),
@@ -298,39 +298,36 @@ pub fn plain_line(sample: &Sample, elapsed: Duration) -> String {
             p.gas * 100.0,
             p.brake * 100.0,
             p.fuel
-        );
+        ));
     }
     if let Some(g) = sample.graphics() {
-        let _ = write!(
-            line,
-            "  lap {}  P{}  {}  {}",
+        parts.push(format!(
+            "lap {}  P{}  {}  {}",
             g.completed_laps + 1,
             g.position,
             g.current_time,
             g.status_label()
-        );
+        ));
     }
     if let Some(s) = sample.statics() {
-        let _ = write!(line, "  {} @ {}", or_dash(&s.car_model), or_dash(&s.track));
+        parts.push(format!("{} @ {}", or_dash(&s.car_model), or_dash(&s.track)));
     }
     if let Some(p) = sample.physics() {
-        let _ = write!(line, "  (packet {})", p.packet_id);
+        parts.push(format!("(packet {})", p.packet_id));
     }
     for (page, raw) in sample.raw() {
-        let _ = write!(
-            line,
-            "  {}: {} bytes, {}",
+        parts.push(format!(
+            "{}: {} bytes, {}",
             page.name,
             raw.bytes.len(),
             change_word(raw)
-        );
+        ));
     }
     if !missing.is_empty() {
-        let _ = write!(line, "  waiting for {}", missing.join(", "));
+        parts.push(format!("waiting for {}", missing.join(", ")));
     }
-    for problem in sample.problems() {
-        let _ = write!(line, "  ({problem})");
-    }
+    parts.extend(sample.problems().into_iter().map(|p| format!("({p})")));
+    line.push_str(&parts.join("  "));
     line
 }
 
