@@ -54,6 +54,12 @@ pub fn run(telemetry: &mut Telemetry, target: &Target) -> Result<bool> {
         // SAFETY: raise() only sends a signal to this process.
         unsafe { libc::raise(signal) };
     }
+    if result.is_ok()
+        && let Some(sample) = view.sample.as_ref().filter(|s| s.any_read())
+    {
+        // The alternate screen is gone: leave the last sample in the scrollback.
+        println!("last sample: {}", plain_line(sample, view.start.elapsed()));
+    }
     result.map(|()| view.seen)
 }
 
