@@ -7,11 +7,36 @@ use std::process::Command;
 
 use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
-    MemfdShMemProvider, NamedShMem, PosixShMemProvider, ShMem, ShMemError, ShMemId, ShMemProvider,
-    StdShMemProvider, SysvShMemProvider,
+    MemfdShMemProvider, NamedShMem, PosixShMemProvider, SERVICE_ENV, ServedShMem,
+    ServedShMemProvider, ServiceName, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider,
+    SysvShMemProvider,
 };
 
 const PEER: &str = env!("CARGO_BIN_EXE_shm-peer");
+
+/// The segment service of this test process (started on first use, in a
+/// thread), which peers reach through `SHMEM_SERVICE`: a name of its own,
+/// so that no other test run meets it.
+fn service_name() -> String {
+    format!("shm-test-backends-{}", std::process::id())
+}
+
+/// The served provider, on this process's own service.
+#[derive(Clone, Debug)]
+struct Served(ServedShMemProvider);
+
+impl ShMemProvider for Served {
+    type ShMem = ServedShMem;
+    fn new() -> shmem::Result<Self> {
+        ServedShMemProvider::connect_or_start(&ServiceName::new(&service_name())?).map(Served)
+    }
+    fn new_shmem(&mut self, size: usize) -> shmem::Result<ServedShMem> {
+        self.0.new_shmem(size)
+    }
+    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> shmem::Result<ServedShMem> {
+        self.0.shmem_from_id_and_size(id, size)
+    }
+}
 
 fn reopen_by_id<P: ShMemProvider>(backend: &str, size: usize) {
     let mut provider = P::new().unwrap();
@@ -22,7 +47,9 @@ fn reopen_by_id<P: ShMemProvider>(backend: &str, size: usize) {
     exchange(
         &mem,
         &n,
-        Command::new(PEER).args(["open", backend, "id", &id, &size.to_string(), &n]),
+        Command::new(PEER)
+            .args(["open", backend, "id", &id, &size.to_string(), &n])
+            .env(SERVICE_ENV, service_name()),
     );
 }
 
@@ -35,7 +62,8 @@ fn reopen_from_env<P: ShMemProvider>(backend: &str) {
         &n,
         Command::new(PEER)
             .args(["open", backend, "env", "TEST_SHMEM", &n])
-            .envs(mem.description().env_vars("TEST_SHMEM")),
+            .envs(mem.description().env_vars("TEST_SHMEM"))
+            .env(SERVICE_ENV, service_name()),
     );
 }
 
@@ -118,6 +146,7 @@ backend_tests!(
     "posix:nope".parse().unwrap()
 );
 backend_tests!(std_provider, StdShMemProvider, "std", ShMemId::SysV(1));
+backend_tests!(served, Served, "served", ShMemId::SysV(1));
 
 #[test]
 fn sysv_ids_in_the_environment_are_plain_numbers_as_afl_expects() {

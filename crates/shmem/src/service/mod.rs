@@ -22,7 +22,21 @@
 //! implicitly by [`ShMemProvider::new`](crate::ShMemProvider::new), when
 //! none was running, lives as long as the process that started it.
 //! [`ShMemService::serve`] runs one on the calling thread, for a process
-//! of its own that outlives all others.
+//! of its own that outlives all others. When a service ends, its segments
+//! can no longer be opened by id; clients reconnect on their next request
+//! (and may start a new service), and mappings stay valid.
+//!
+//! # Cost
+//!
+//! From another process a create is one round trip (the reply carries the
+//! descriptor) and a release none. The service makes the object for a
+//! client's next create of the same size while the client maps the last
+//! one, and both sides look for the next message for a few tens of
+//! microseconds (yielding the CPU) before sleeping, so that a steady
+//! stream of requests does not pay a wake-up each. A client in the
+//! service's own process skips the socket: its requests update the
+//! service's books under a lock, so a create costs what the system calls
+//! for the segment cost.
 //!
 //! # Security
 //!
@@ -42,7 +56,12 @@
 //! child's `post_fork(true)` connects anew and adopts them. The child keeps
 //! the parent's connection open (without using it) until it has, so a
 //! parent that exits at once takes nothing with it, and the parent never
-//! waits for the child.
+//! waits for the child. A child that skips `post_fork` does the same on its
+//! first request (forks are counted by a `pthread_atfork` handler). A child
+//! of the process that runs the service reaches it through its socket, and
+//! does not keep its copy of the listening socket: when the parent ends,
+//! so does the service, and new clients get "no service" at once instead
+//! of waiting on a socket nobody serves.
 //!
 //! # The socket
 //!

@@ -161,7 +161,7 @@ impl Server {
 
     fn accept_all(&mut self) {
         loop {
-            let sock = match rustix::net::accept(&self.listener.fd) {
+            let sock = match accept(&self.listener.fd) {
                 Ok(sock) => sock,
                 Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return,
                 Err(
@@ -178,18 +178,12 @@ impl Server {
                 Err(rustix::io::Errno::CONNABORTED) => continue,
                 Err(_) => return,
             };
-            // Not to leak into programs that another thread of this process starts.
-            let _ = rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC);
             if socket::peer_uid(sock.as_fd()).ok() != Some(self.euid) {
                 // Another user (or unknowable): it gets nothing, not even a hello.
                 lock(&self.core).refused += 1;
                 continue;
             }
-            #[cfg(target_vendor = "apple")]
-            let _ = rustix::net::sockopt::set_socket_nosigpipe(&sock, true);
-            if socket::set_nonblocking(&sock).is_err() {
-                continue;
-            }
+
             let mut core = lock(&self.core);
             let id = core.add_client();
             let mut client = Client {
@@ -352,6 +346,27 @@ impl Drop for Server {
             crate::unix::fork::unprotect_listener(slot);
         }
         lock(&self.core).stop();
+    }
+}
+
+/// Accepts a connection, close-on-exec and non-blocking from the start
+/// where the system allows (so that no program another thread starts
+/// inherits it), else right after.
+fn accept(listener: &OwnedFd) -> rustix::io::Result<OwnedFd> {
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        rustix::net::accept_with(
+            listener,
+            rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
+        )
+    }
+    #[cfg(target_vendor = "apple")]
+    {
+        let sock = rustix::net::accept(listener)?;
+        rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;
+        rustix::net::sockopt::set_socket_nosigpipe(&sock, true)?;
+        socket::set_nonblocking(&sock)?;
+        Ok(sock)
     }
 }
 

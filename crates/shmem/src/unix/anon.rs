@@ -62,13 +62,8 @@ mod imp {
     pub(super) fn create(size: usize) -> Result<OwnedFd> {
         // SAFETY: SHM_ANON is the documented sentinel for an anonymous object;
         // no memory is read through it. The call only returns a descriptor.
-        let raw = unsafe {
-            libc::shm_open(
-                libc::SHM_ANON,
-                libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC,
-                0o600,
-            )
-        };
+        // (No O_CLOEXEC: old kernels refuse it; new ones set it regardless.)
+        let raw = unsafe { libc::shm_open(libc::SHM_ANON, libc::O_RDWR | libc::O_CREAT, 0o600) };
         if raw < 0 {
             return Err(ShMemError::os(
                 "shm_open(SHM_ANON)",
@@ -78,6 +73,8 @@ mod imp {
         }
         // SAFETY: a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)
+            .map_err(|e| ShMemError::os("fcntl(FD_CLOEXEC)", "served segment", e.into()))?;
         rustix::fs::ftruncate(&fd, size as u64)
             .map_err(|e| ShMemError::os("ftruncate", "served segment", e.into()))?;
         Ok(fd)
