@@ -68,7 +68,7 @@ pub struct PrivatePrefix {
 
 impl PrivatePrefix {
     /// Boots a new prefix, for tests that kill everything in theirs.
-    pub fn new() -> PrivatePrefix {
+    pub fn boot() -> PrivatePrefix {
         let path = target_dir().join(format!("wine-prefix-{}", crate::nonce()));
         let status = Command::new("wineboot")
             .arg("-i")
@@ -83,7 +83,7 @@ impl PrivatePrefix {
 
     /// Boots a new prefix and removes its `Z:` drive, as some users' prefixes lack one.
     pub fn without_z_drive() -> PrivatePrefix {
-        let prefix = PrivatePrefix::new();
+        let prefix = PrivatePrefix::boot();
         let z = prefix.path.join("dosdevices/z:");
         std::fs::remove_file(&z).unwrap_or_else(|e| panic!("remove {}: {e}", z.display()));
         prefix

@@ -163,7 +163,7 @@ fn files_are_owner_only_unless_widened() {
 
 #[test]
 fn wineserver_kill_hangs_nothing_and_leaves_only_what_clean_removes() {
-    let prefix = wine::PrivatePrefix::new();
+    let prefix = wine::PrivatePrefix::boot();
     let dir = ShmDir::new();
     let name = format!("shm-test-{}", nonce());
     let mut b = bridge_in(
@@ -194,7 +194,7 @@ fn wineserver_kill_hangs_nothing_and_leaves_only_what_clean_removes() {
 
 #[test]
 fn wineserver_kill_under_launch_ends_launch_and_cleans_up() {
-    let prefix = wine::PrivatePrefix::new();
+    let prefix = wine::PrivatePrefix::boot();
     let dir = ShmDir::new();
     let name = format!("shm-test-{}", nonce());
     let mut launch = Running::spawn(

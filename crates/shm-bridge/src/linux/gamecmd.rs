@@ -57,10 +57,10 @@ pub fn find_game(args: &[String]) -> Result<(usize, Launcher)> {
     for (i, arg) in args.iter().enumerate() {
         if WINE_LAUNCHERS.contains(&basename(arg)) {
             // Wine's own options (none take a value we need) come before the program.
-            if let Some(j) = (i + 1..args.len()).find(|&j| !args[j].starts_with('-')) {
-                if is_windows_program(&args[j]) {
-                    return Ok((j, Launcher::Wine));
-                }
+            if let Some(j) = (i + 1..args.len()).find(|&j| !args[j].starts_with('-'))
+                && is_windows_program(&args[j])
+            {
+                return Ok((j, Launcher::Wine));
             }
         }
     }

@@ -26,10 +26,10 @@ pub fn load_presets(common: &CommonArgs) -> Result<Presets> {
         Some(p) => (Some(p.clone()), true),
         None => (user_presets_path(), false),
     };
-    if let Some(path) = path {
-        if let Some(user) = read_user_presets(&path, required)? {
-            presets.extend(user);
-        }
+    if let Some(path) = path
+        && let Some(user) = read_user_presets(&path, required)?
+    {
+        presets.extend(user);
     }
     Ok(presets)
 }

@@ -69,9 +69,8 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
     }
     if rows.is_empty() {
         println!(
-            "Nothing bridged in {} ({} to show every file).",
-            dir.path.display(),
-            "--all"
+            "Nothing bridged in {} (--all to show every file).",
+            dir.path.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
