@@ -97,7 +97,12 @@ impl Connection {
             && self.generation == fork::generation()
         {
             // Snapshots stay: a child may adopt them after this is gone.
-            service_core::lock(core).remove_client(self.client, false);
+            let dead = {
+                let mut core = service_core::lock(core);
+                core.remove_client(self.client, false);
+                core.take_graveyard()
+            };
+            drop(dead);
         }
         link
     }
@@ -435,7 +440,14 @@ impl Connection {
             None => return,
         }
         match &self.link {
-            Link::Local(core) => service_core::lock(core).release(self.client, key, 1),
+            Link::Local(core) => {
+                let dead = {
+                    let mut core = service_core::lock(core);
+                    core.release(self.client, key, 1);
+                    core.take_graveyard()
+                };
+                drop(dead);
+            }
             _ => {
                 let _ = self.send(Request::Release { key, count: 1 });
             }

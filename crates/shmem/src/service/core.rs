@@ -48,6 +48,9 @@ pub(crate) struct Core {
     /// An object made ahead of time for the next create of its size, off the
     /// path a waiting client sees.
     spare: Option<(usize, OwnedFd)>,
+    /// Descriptors of freed segments, closed when nobody waits on the service
+    /// (closing frees the pages: not work for a client to wait through).
+    graveyard: Vec<OwnedFd>,
     pub(crate) refused: u64,
     pub(crate) dropped: u64,
 }
@@ -66,6 +69,7 @@ impl Core {
             next_token: 1,
             bytes: 0,
             spare: None,
+            graveyard: Vec::new(),
             refused: 0,
             dropped: 0,
         }
@@ -93,6 +97,17 @@ impl Core {
         self.clients.clear();
         self.bytes = 0;
         self.spare = None;
+        self.graveyard.clear();
+    }
+
+    /// Descriptors of freed segments, for the caller to close (outside the lock).
+    pub(crate) fn take_graveyard(&mut self) -> Vec<OwnedFd> {
+        std::mem::take(&mut self.graveyard)
+    }
+
+    /// How many freed segments wait to be closed.
+    pub(crate) fn graveyard_len(&self) -> usize {
+        self.graveyard.len()
     }
 
     /// A new client, holding nothing.
@@ -232,6 +247,7 @@ impl Core {
                 && let Some(freed) = self.segments.remove(&key)
             {
                 self.bytes -= freed.size;
+                self.graveyard.push(freed.fd);
             }
         }
     }

@@ -21,6 +21,8 @@ const MAX_PENDING_OUT: usize = 4 << 20;
 const READ_PER_ROUND: usize = 64 * 1024;
 /// How long to look for more requests after serving, before sleeping.
 const SPIN: Duration = Duration::from_micros(50);
+/// Most freed segments left to close while busy.
+const MAX_GRAVEYARD: usize = 64;
 /// Bytes asked for per read.
 const READ_CHUNK: usize = 4096;
 
@@ -101,6 +103,12 @@ impl Server {
             }
             self.serve_ready(&ready);
             self.expire_partial(Instant::now());
+            let mut core = lock(&self.core);
+            if core.graveyard_len() > MAX_GRAVEYARD {
+                let dead = core.take_graveyard();
+                drop(core);
+                drop(dead);
+            }
         }
     }
 
@@ -148,6 +156,8 @@ impl Server {
                     std::thread::yield_now();
                 }
                 _ => {
+                    // Idle: now is the time to close what was freed.
+                    drop(lock(&self.core).take_graveyard());
                     rustix::event::poll(&mut fds, timeout.as_ref())?;
                     break;
                 }
