@@ -287,6 +287,38 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// `served-peer`, copied where any user may run it (the build directory may
+/// be private), removed on drop.
+struct StrangerExe(std::path::PathBuf);
+
+impl StrangerExe {
+    fn new() -> StrangerExe {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("shm-test-{}", nonce()));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let exe = dir.join("served-peer");
+        std::fs::copy(SERVED_PEER, &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        StrangerExe(exe)
+    }
+
+    fn command(&self) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(&self.0);
+        command.uid(STRANGER).gid(STRANGER).current_dir("/");
+        command
+    }
+}
+
+impl Drop for StrangerExe {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 #[test]
 fn a_client_of_another_user_is_refused() {
     if !is_root() {
@@ -296,13 +328,11 @@ fn a_client_of_another_user_is_refused() {
     let (service, name) = start_service();
     let mut provider = ServedShMemProvider::connect(&name).unwrap();
     let mine = provider.new_shmem(4096).unwrap();
-    use std::os::unix::process::CommandExt;
+    let exe = StrangerExe::new();
     let as_stranger = |mode: &str| {
-        Command::new(SERVED_PEER)
+        exe.command()
             .arg(mode)
             .env(SERVICE_ENV, name.as_str())
-            .uid(STRANGER)
-            .gid(STRANGER)
             .output()
             .unwrap()
     };
@@ -338,12 +368,11 @@ fn a_service_of_another_user_is_not_used() {
         eprintln!("skipped: needs root to run a process as another user");
         return;
     }
-    use std::os::unix::process::CommandExt;
     let name = ServiceName::new(&format!("shm-test-{}", nonce())).unwrap();
-    let mut theirs = Command::new(SERVED_PEER)
+    let exe = StrangerExe::new();
+    let mut theirs = exe
+        .command()
         .args(["serve", name.as_str()])
-        .uid(STRANGER)
-        .gid(STRANGER)
         .spawn()
         .unwrap();
     let err = wait_for("the other user's service to listen", PATIENCE, || {
