@@ -7,7 +7,7 @@ use std::process::Command;
 
 use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
-    MemfdShMemProvider, NamedShMem, PosixShMemProvider, SERVICE_ENV, ServedShMem,
+    MemfdShMemProvider, NamedShMem, PosixShMem, PosixShMemProvider, SERVICE_ENV, ServedShMem,
     ServedShMemProvider, ServiceName, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider,
     SysvShMemProvider,
 };
@@ -322,4 +322,35 @@ fn anonymous_segments_leave_nothing_behind() {
         MemfdShMemProvider.shmem_from_id_and_size(id, 4096).is_err(),
         "the memfd is still reachable after its drop"
     );
+}
+
+#[test]
+fn open_own_in_refuses_a_file_of_another_user() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test gives a file to another user and so needs root (CI runs as root)"
+    );
+    let dir = std::path::Path::new("/dev/shm");
+    let name = format!("shm-test-{}", nonce());
+    let mem = PosixShMem::create_in(dir, &name, 4096, 0o644).unwrap();
+    assert!(
+        PosixShMem::open_own_in(dir, &name).is_ok(),
+        "our own file opens"
+    );
+    rustix::fs::chown(
+        dir.join(&name),
+        Some(rustix::process::Uid::from_raw(65534)),
+        None,
+    )
+    .unwrap();
+    let err = PosixShMem::open_own_in(dir, &name).unwrap_err();
+    assert!(
+        matches!(err, ShMemError::NotOwned { owner: 65534, .. }),
+        "{err}"
+    );
+    assert!(
+        PosixShMem::open_in(dir, &name).is_ok(),
+        "open_in makes no such demand"
+    );
+    drop(mem);
 }

@@ -349,3 +349,50 @@ fn a_tmpfs_too_small_fails_at_start_before_the_game_runs() {
     );
     assert_eq!(tiny.entries(), 0);
 }
+
+#[test]
+fn a_file_of_another_user_is_refused_by_the_linux_side() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test gives a file to another user and so needs root (CI runs as root)"
+    );
+    let dir = ShmDir::new();
+    let planted = dir.path.join("acpmf_physics");
+    std::fs::write(&planted, vec![7u8; 2048]).unwrap();
+    // A marker too, as if a bridge had made it: ownership still decides.
+    let inode = std::fs::metadata(&planted).unwrap().ino();
+    std::fs::write(
+        dir.path.join(".acpmf_physics.shm-bridge"),
+        format!("shm-bridge marker 1\nname=acpmf_physics\ninode={inode}\nsize=2048\n"),
+    )
+    .unwrap();
+    let nobody = rustix::process::Uid::from_raw(65534);
+    rustix::fs::chown(&planted, Some(nobody), None).unwrap();
+
+    let (code, out, err) = wine::run(std::process::Command::new(SHM_BRIDGE).args([
+        "watch",
+        "--map",
+        "acpmf_physics",
+        "--once",
+        "--json",
+        "--tmpfs",
+        &dir.arg(),
+    ]));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(err.contains("belongs to uid 65534"), "{err}");
+
+    let (code, out, _) = wine::run(std::process::Command::new(SHM_BRIDGE).args([
+        "clean",
+        "--map",
+        "acpmf_physics",
+        "--force",
+        "--tmpfs",
+        &dir.arg(),
+    ]));
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("left alone: it belongs to another user"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&planted).unwrap(), vec![7u8; 2048]);
+}

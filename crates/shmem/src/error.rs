@@ -123,6 +123,16 @@ pub enum ShMemError {
         source: Option<io::Error>,
     },
 
+    /// The segment's file belongs to another user, who could change or
+    /// swap its contents at will; refused where only our own will do.
+    #[error("shared memory {segment} belongs to uid {owner}, not to you; refusing to use it")]
+    NotOwned {
+        /// The segment.
+        segment: String,
+        /// Its owner's uid.
+        owner: u32,
+    },
+
     /// The operating system refused an operation.
     #[error("{op} failed for shared memory {segment}: {source}")]
     Os {

@@ -395,7 +395,7 @@ impl Page {
             self.previous = None;
         }
         if self.open.is_none() {
-            let mem = PosixShMem::open_in(dir, &self.file).map_err(|e| match e {
+            let mem = PosixShMem::open_own_in(dir, &self.file).map_err(|e| match e {
                 ShMemError::NotFound { .. } => missing(),
                 source => ReadError::Open {
                     path: path.display().to_string(),

@@ -67,17 +67,35 @@ impl PosixShMem {
 
     /// Opens the existing POSIX object `name` and maps all of it.
     pub fn open(name: &str) -> Result<Self> {
-        Self::open_at(Location::Shm, ShMemName::new(name)?, None)
+        Self::open_at(Location::Shm, ShMemName::new(name)?, None, false)
     }
 
     /// Opens the existing POSIX object `name` and maps its first `size` bytes.
     pub fn open_with_size(name: &str, size: usize) -> Result<Self> {
-        Self::open_at(Location::Shm, ShMemName::new(name)?, Some(size))
+        Self::open_at(Location::Shm, ShMemName::new(name)?, Some(size), false)
     }
 
     /// Opens the existing file `dir/NAME` and maps all of it.
     pub fn open_in(dir: &Path, name: &str) -> Result<Self> {
-        Self::open_at(Location::Dir(dir.to_owned()), ShMemName::new(name)?, None)
+        Self::open_at(
+            Location::Dir(dir.to_owned()),
+            ShMemName::new(name)?,
+            None,
+            false,
+        )
+    }
+
+    /// Opens the existing file `dir/NAME`, if it belongs to this (effective)
+    /// user, and maps all of it. For directories anyone may write, such as
+    /// `/dev/shm`: there another user can plant a file under an expected
+    /// name and feed or watch whatever uses it.
+    pub fn open_own_in(dir: &Path, name: &str) -> Result<Self> {
+        Self::open_at(
+            Location::Dir(dir.to_owned()),
+            ShMemName::new(name)?,
+            None,
+            true,
+        )
     }
 
     /// The segment's name.
@@ -133,10 +151,27 @@ impl PosixShMem {
         }
     }
 
-    fn open_at(location: Location, name: ShMemName, size: Option<usize>) -> Result<Self> {
+    fn open_at(
+        location: Location,
+        name: ShMemName,
+        size: Option<usize>,
+        own_only: bool,
+    ) -> Result<Self> {
         let label = label(&location, &name);
         let fd = open_object(&location, &name, OFlags::empty(), 0)
             .map_err(|e| ShMemError::os("open", &label, e))?;
+        if own_only {
+            // Checked on the descriptor: what we map is what we checked.
+            let owner = rustix::fs::fstat(&fd)
+                .map_err(|e| ShMemError::os("fstat", &label, e.into()))?
+                .st_uid;
+            if owner != rustix::process::geteuid().as_raw() {
+                return Err(ShMemError::NotOwned {
+                    segment: label,
+                    owner,
+                });
+            }
+        }
         let actual = fd_size(&fd, &label)?;
         let size = match size {
             Some(size) => {
@@ -277,13 +312,13 @@ impl ShMemProvider for PosixShMemProvider {
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<PosixShMem> {
         match id {
-            ShMemId::Posix(name) => PosixShMem::open_at(Location::Shm, name, Some(size)),
+            ShMemId::Posix(name) => PosixShMem::open_at(Location::Shm, name, Some(size), false),
             ShMemId::File(path) => {
                 let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
                     return Err(id_error(&path));
                 };
                 let name = ShMemName::new(&base.to_string_lossy())?;
-                PosixShMem::open_at(Location::Dir(dir.to_owned()), name, Some(size))
+                PosixShMem::open_at(Location::Dir(dir.to_owned()), name, Some(size), false)
             }
             other => Err(other.wrong_backend("posix")),
         }

@@ -234,7 +234,7 @@ fn wait_for_telemetry(dir: &Path, bridge: &mut Bridge) -> Result<()> {
             bridge.print_pending();
             bail!("the bridge exited before the stand-in wrote telemetry (its output is above)");
         }
-        if let Ok(page) = PosixShMem::open_in(dir, acc::PHYSICS) {
+        if let Ok(page) = PosixShMem::open_own_in(dir, acc::PHYSICS) {
             let id = page.read::<i32>(0).unwrap_or(0);
             match first {
                 None => first = Some(id),
