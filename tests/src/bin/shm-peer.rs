@@ -7,6 +7,8 @@
 //! shm-peer open named name NAME NONCE         open a named segment
 //! shm-peer create-named NAME SIZE NONCE       create it, wait for an opener
 //! shm-peer create-file-backed NAME PATH SIZE NONCE   (Windows) a mapping of a new file
+//! shm-peer hold BACKEND COUNT SIZE            create COUNT segments, print their
+//!                                             ids, then `ready`, and wait to be killed
 //! ```
 //! (Android has no named segments.)
 //! BACKEND is memfd, posix, sysv, served (Unix; the service `SHMEM_SERVICE`
@@ -50,6 +52,7 @@ fn run(args: &[&str]) -> Result<(), String> {
             .map_err(s)?;
             as_creator(&mut mem, nonce)
         }
+        ["hold", backend, count, size] => hold(backend, count, size),
         _ => Err(format!(
             "unknown arguments {args:?}; see the comment at the top of shm-peer.rs"
         )),
@@ -62,6 +65,38 @@ fn as_creator(mem: &mut impl ShMem, nonce: &str) -> Result<(), String> {
     println!("ready");
     std::io::stdout().flush().map_err(s)?;
     handshake::creator_finish(mem, nonce, || true)
+}
+
+/// Creates segments and holds them until killed: what a crash leaves.
+fn hold(backend: &str, count: &str, size: &str) -> Result<(), String> {
+    let count: usize = count.parse().map_err(s)?;
+    let size = parse_size(size)?;
+    match backend {
+        "std" => hold_with::<shmem::StdShMemProvider>(count, size),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        "memfd" => hold_with::<shmem::MemfdShMemProvider>(count, size),
+        #[cfg(all(unix, not(target_os = "android")))]
+        "sysv" => hold_with::<shmem::SysvShMemProvider>(count, size),
+        #[cfg(unix)]
+        "served" => hold_with::<shmem::ServedShMemProvider>(count, size),
+        other => Err(format!("hold: unknown or named backend {other:?}")),
+    }
+}
+
+fn hold_with<P: ShMemProvider>(count: usize, size: usize) -> Result<(), String> {
+    let mut provider = P::new().map_err(s)?;
+    let mut held = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mem = provider.new_shmem(size).map_err(s)?;
+        mem.fill(0x5A);
+        println!("{}", mem.id());
+        held.push(mem);
+    }
+    println!("ready");
+    std::io::stdout().flush().map_err(s)?;
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
 }
 
 fn open(backend: &str, how: &[&str]) -> Result<(), String> {
