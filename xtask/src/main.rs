@@ -24,6 +24,9 @@ const CHECK_ONLY: [&str; 3] = [
     "aarch64-linux-android",
     "x86_64-unknown-freebsd",
 ];
+/// How long each fuzz target runs in `cargo xtask test` (CI); by hand,
+/// `cargo xtask fuzz 3600` runs each for an hour.
+const FUZZ_SECONDS_CI: u64 = 60;
 const APT_PACKAGES: [&str; 3] = ["wine", "wine64", "gcc-mingw-w64-x86-64"];
 
 fn main() {
@@ -42,9 +45,15 @@ fn run() -> Result<()> {
         ["test"] => test(),
         ["lint"] => lint(),
         ["demo", rest @ ..] => demo(rest),
+        ["fuzz"] => fuzz(FUZZ_SECONDS_CI),
+        ["fuzz", seconds] => fuzz(
+            seconds
+                .parse()
+                .context("usage: cargo xtask fuzz [SECONDS per target]")?,
+        ),
         ["install", rest @ ..] => install(rest),
         _ => bail!(
-            "usage: cargo xtask <setup | build-windows | test | lint | demo | install [--prefix DIR]>"
+            "usage: cargo xtask <setup | build-windows | test | lint | fuzz [SECONDS] | demo | install [--prefix DIR]>"
         ),
     }
 }
@@ -279,7 +288,8 @@ fn test() -> Result<()> {
         ]);
         with_wine(&mut windows);
         run_cmd(&mut windows)?;
-        lint()
+        lint()?;
+        fuzz(FUZZ_SECONDS_CI)
     })();
     let _ = Command::new("wineserver")
         .arg("-k")
@@ -329,6 +339,61 @@ fn lint() -> Result<()> {
             "warnings",
         ]))?;
     }
+    Ok(())
+}
+
+/// Runs every fuzz target for `seconds` (cargo fuzz needs the nightly
+/// toolchain; both are installed if missing). A crash fails the run and
+/// leaves its input in fuzz/artifacts/TARGET/.
+fn fuzz(seconds: u64) -> Result<()> {
+    let toolchains = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()?;
+    if !String::from_utf8_lossy(&toolchains.stdout).contains("nightly") {
+        run_cmd(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let has_cargo_fuzz = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        run_cmd(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let list = Command::new("cargo")
+        .args(["+nightly", "fuzz", "list"])
+        .current_dir(root())
+        .output()
+        .context("cargo fuzz list")?;
+    let targets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if targets.is_empty() {
+        bail!(
+            "cargo fuzz list found no targets: {}",
+            String::from_utf8_lossy(&list.stderr)
+        );
+    }
+    for target in &targets {
+        run_cmd(
+            Command::new("cargo")
+                .args(["+nightly", "fuzz", "run", target, "--"])
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-rss_limit_mb=4096")
+                .current_dir(root()),
+        )?;
+    }
+    eprintln!(
+        "xtask: {} fuzz targets ran {seconds} s each without a crash",
+        targets.len()
+    );
     Ok(())
 }
 

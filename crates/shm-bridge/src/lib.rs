@@ -5,6 +5,7 @@
 //! companion that launches, lists, watches and cleans up.
 
 pub mod acc;
+pub mod exe_cli;
 pub mod ledger;
 #[cfg(unix)]
 pub mod linux;
@@ -13,6 +14,24 @@ pub mod presets;
 pub mod spec;
 #[cfg(windows)]
 pub mod win;
+
+/// Entry points for the fuzz targets (`fuzz/`): the command lines.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use clap::Parser;
+
+    /// Parses `args` as the bridge exe's command line.
+    pub fn exe_cli(args: &[String]) {
+        let _ = crate::exe_cli::Cli::try_parse_from(args);
+    }
+
+    /// Parses `args` as the Linux companion's command line.
+    #[cfg(unix)]
+    pub fn linux_cli(args: &[String]) {
+        crate::linux::fuzz_cli(args);
+    }
+}
 
 /// Bytes as people read them: `2048 bytes`, `1.5 MiB`.
 pub fn human_bytes(bytes: u64) -> String {

@@ -218,11 +218,18 @@ impl ShMemDescription {
         };
         let id_text = read(env_name.to_owned())?;
         let size_text = read(size_var(env_name))?;
+        Self::from_env_values(env_name, &id_text, &size_text)
+    }
+
+    /// Parses the values of `env_name` and `env_name_SIZE` as
+    /// [`env_vars`](Self::env_vars) wrote them, from text read elsewhere
+    /// (another process's environment, a file); errors name the variable.
+    pub fn from_env_values(env_name: &str, id_text: &str, size_text: &str) -> Result<Self> {
         let id = id_text.parse().map_err(|e: ShMemError| ShMemError::Env {
             var: env_name.to_owned(),
             reason: e.to_string(),
         })?;
-        let size = parse_decimal::<usize>(&size_text)
+        let size = parse_decimal::<usize>(size_text)
             .filter(|&s| s > 0)
             .ok_or_else(|| ShMemError::Env {
                 var: size_var(env_name),

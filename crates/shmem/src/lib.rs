@@ -93,6 +93,17 @@ pub use {
     },
 };
 
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of outside input.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Frames and decodes `bytes` as the service's requests and replies.
+    #[cfg(unix)]
+    pub fn service_wire(bytes: &[u8]) {
+        crate::service::fuzz_wire(bytes);
+    }
+}
+
 /// The recommended provider of this OS.
 #[cfg(target_os = "linux")]
 pub type StdShMemProvider = MemfdShMemProvider;

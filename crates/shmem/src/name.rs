@@ -35,8 +35,9 @@ pub(crate) const APPLE_SHM_NAME_MAX: usize = 30;
 /// - an optional namespace, `Local\` or `Global\` (any case), which selects
 ///   the Windows object namespace and is not part of the [`base`](Self::base)
 ///   (the file name on Linux);
-/// - then a base of 1 to [`MAX_NAME_LEN`] bytes with no `/`, `\`, NUL or
-///   `..`, that is not `.`: whatever the name, its file stays in its directory.
+/// - then a base of 1 to [`MAX_NAME_LEN`] bytes with no `/`, `\`, `..` or
+///   control character (NUL, newline...), that is not `.`: whatever the
+///   name, its file stays in its directory and prints on one line.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ShMemName {
     full: String,
@@ -58,6 +59,11 @@ impl ShMemName {
         }
         if base.contains('\0') {
             return Err(invalid("it contains a NUL character"));
+        }
+        if base.chars().any(char::is_control) {
+            return Err(invalid(
+                "it contains a control character (a newline, a tab...), which no file name should",
+            ));
         }
         if base.contains('/') {
             return Err(invalid("it contains '/'; a name cannot hold a path"));
@@ -233,6 +239,9 @@ mod tests {
             "..",
             "Global\\..",
             "a..b",
+            "a\nb",
+            "tab\there",
+            "bell\u{7}",
             &long,
         ] {
             let err = ShMemName::new(bad).unwrap_err();

@@ -17,6 +17,12 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// Parses a command line as `main` does, for the fuzz target.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_cli(args: &[String]) {
+    let _ = Cli::try_parse_from(args);
+}
+
 /// Runs the companion; errors are printed with their causes and exit with 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

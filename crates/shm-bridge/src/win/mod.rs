@@ -3,7 +3,6 @@
 
 mod bridge;
 mod cleanup;
-mod cli;
 mod stop;
 mod tmpfs;
 mod wine;
@@ -16,11 +15,11 @@ use clap::Parser;
 use windows_sys::Win32::Foundation::WAIT_OBJECT_0;
 use windows_sys::Win32::System::Threading::WaitForMultipleObjects;
 
+use crate::exe_cli::Cli;
 use crate::human_bytes;
 use crate::presets::Presets;
 use crate::spec::{self, MapSpec};
 use bridge::{Bridged, Origin};
-use cli::Cli;
 use stop::Stop;
 use tmpfs::Tmpfs;
 

@@ -78,6 +78,19 @@ mod server;
 mod socket;
 mod wire;
 
+/// Runs the wire decoders over untrusted bytes, as the server and client do.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_wire(bytes: &[u8]) {
+    let mut rest = bytes;
+    while let wire::Framing::Frame { body, end } = wire::framing(rest, wire::MAX_REPLY) {
+        let _ = wire::Request::decode(&rest[body.clone()]);
+        let _ = wire::Reply::decode(&rest[body]);
+        rest = &rest[end..];
+    }
+    let _ = wire::Request::decode(bytes);
+    let _ = wire::Reply::decode(bytes);
+}
+
 use std::fmt;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,4 +1,5 @@
-//! The exe's command line, as users of the original shm-bridge know it.
+//! The bridge exe's command line, as users of the original shm-bridge know
+//! it. Pure parsing, so it is built (and tested, and fuzzed) on every OS.
 
 use clap::{ArgAction, Parser};
 
@@ -60,4 +61,38 @@ fn parse_mode(text: &str) -> Result<u32, String> {
         .ok()
         .filter(|m| *m <= 0o777)
         .ok_or_else(|| format!("{text:?} is not an octal file mode such as 600 or 644"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("shm-bridge.exe").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn both_flag_forms_and_wrapper_mode_parse() {
+        let cli = parse(&["-m", "a", "b", "-s", "1", "2", "--map", "c", "--size", "3"]).unwrap();
+        assert_eq!(cli.maps, ["a", "b", "c"]);
+        assert_eq!(cli.sizes, ["1", "2", "3"]);
+        let cli = parse(&["--game", "acc", "--", "game.exe", "-windowed", "--x"]).unwrap();
+        assert_eq!(cli.command, ["game.exe", "-windowed", "--x"]);
+        assert_eq!(cli.mode, 0o600);
+        assert_eq!(parse(&["--mode", "0644"]).unwrap().mode, 0o644);
+    }
+
+    #[test]
+    fn missing_values_and_bad_modes_are_errors() {
+        for bad in [
+            &["-m"][..],
+            &["-m", "a", "-s"],
+            &["--game"],
+            &["--mode", "8"],
+            &["--mode", "1777"],
+            &["--tmpfs"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 }
