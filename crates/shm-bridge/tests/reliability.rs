@@ -396,3 +396,35 @@ fn a_file_of_another_user_is_refused_by_the_linux_side() {
     );
     assert_eq!(std::fs::read(&planted).unwrap(), vec![7u8; 2048]);
 }
+
+#[test]
+fn a_game_started_before_the_bridge_gets_a_clear_error_and_nothing_is_left() {
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    // The game made its own pagefile-backed mapping: the bridge cannot put a
+    // file under it, and says so instead of bridging nothing.
+    let mut g = Running::spawn(
+        wine::command(&wine::exe("sim-standin")).args(["counter", "--map", &name, "--size", "64"]),
+    );
+    g.expect_line("created by the game itself (not bridged)", TIMEOUT);
+    let (code, _, err) = wine::run(wine::command(&wine::exe("shm-bridge")).args([
+        "-m",
+        &name,
+        "-s",
+        "4096",
+        "--tmpfs",
+        &dir.arg(),
+    ]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("already exists in this Wine prefix") && err.contains("before the game"),
+        "{err}"
+    );
+    assert_eq!(
+        dir.entries(),
+        Vec::<String>::new(),
+        "the file it made for the mapping is gone"
+    );
+    g.signal(Signal::KILL);
+    g.wait_exit(TIMEOUT);
+}
