@@ -1,0 +1,149 @@
+//! `shm-bridge doctor` says what is missing; `games` and the other commands
+//! read the user's own presets from the XDG config directory.
+#![cfg(target_os = "linux")]
+
+use std::process::Command;
+
+use shm_tests::wine::{self, ShmDir};
+
+const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
+
+/// A home directory of the test's own, for XDG paths.
+struct Home(std::path::PathBuf);
+
+impl Home {
+    fn new() -> Home {
+        let path = std::env::temp_dir().join(format!("shm-test-home-{}", shm_tests::nonce()));
+        std::fs::create_dir_all(path.join(".config/shm-bridge")).unwrap();
+        Home(path)
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn companion(home: &Home, args: &[&str]) -> Command {
+    let mut c = Command::new(SHM_BRIDGE);
+    c.args(args)
+        .env("HOME", &home.0)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("SHM_BRIDGE_EXE_DIR");
+    c
+}
+
+#[test]
+fn doctor_finds_the_windows_side_and_says_what_is_missing() {
+    let home = Home::new();
+    // From the build tree, the Windows side sits where doctor looks.
+    let (code, out, err) = wine::run(&mut companion(&home, &["doctor"]));
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("ok       bridge exe"), "{out}");
+    assert!(out.contains("ok       tmpfs: /dev/shm"), "{out}");
+    assert!(out.contains("launch --game TITLE -- %command%"), "{out}");
+
+    // A copy of the binary far from any exe, and a tmpfs that is not one.
+    let lonely = home.0.join("shm-bridge");
+    std::fs::copy(SHM_BRIDGE, &lonely).unwrap();
+    let (code, out, _) = wine::run(
+        Command::new(&lonely)
+            .args(["doctor", "--tmpfs", "/tmp"])
+            .env("HOME", &home.0)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("SHM_BRIDGE_EXE_DIR"),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("MISSING  bridge exe: shm-bridge.exe not found"),
+        "{out}"
+    );
+    assert!(out.contains("cargo xtask install"), "{out}");
+    assert!(
+        out.contains("MISSING  tmpfs: /tmp is not on a tmpfs"),
+        "{out}"
+    );
+
+    // Installed where `cargo xtask install` puts it, it is found again.
+    let data = home.0.join(".local/share/shm-bridge");
+    std::fs::create_dir_all(&data).unwrap();
+    for file in ["shm-bridge.exe", "sim-standin.exe", "bcryptprimitives.dll"] {
+        std::fs::copy(wine::windows_dir().join(file), data.join(file)).unwrap();
+    }
+    let (code, out, _) = wine::run(
+        Command::new(&lonely)
+            .arg("doctor")
+            .env("HOME", &home.0)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("SHM_BRIDGE_EXE_DIR"),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ok       bridge exe: {}",
+            data.join("shm-bridge.exe").display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn user_presets_in_the_xdg_config_dir_are_used_and_their_errors_named() {
+    let home = Home::new();
+    let file = home.0.join(".config/shm-bridge/presets.toml");
+    std::fs::write(
+        &file,
+        "[[game]]\ntitle = \"My Sim\"\naliases = [\"mysim\"]\nmaps = [{ name = \"mysim_data\", size = 4096, source = \"me\" }]\n",
+    )
+    .unwrap();
+    let (code, out, err) = wine::run(&mut companion(&home, &["games"]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("My Sim | mysim") && out.contains("mysim_data"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Assetto Corsa Competizione"),
+        "the built-in ones stay: {out}"
+    );
+
+    // The title works where titles are taken.
+    let dir = ShmDir::new();
+    std::fs::write(dir.path.join("mysim_data"), vec![0xABu8; 4096]).unwrap();
+    let (code, out, err) = wine::run(&mut companion(
+        &home,
+        &[
+            "watch",
+            "--game",
+            "mysim",
+            "--once",
+            "--json",
+            "--tmpfs",
+            &dir.arg(),
+        ],
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("mysim_data"), "{out}");
+
+    // A broken file is named, with its line.
+    std::fs::write(
+        &file,
+        "[[game]]\ntitle = \"Broken\"\nmaps = [{ name = \"a/b\", size = 1, source = \"me\" }]\n",
+    )
+    .unwrap();
+    let (code, _, err) = wine::run(&mut companion(&home, &["games"]));
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("presets.toml") && err.contains("\"Broken\"") && err.contains("'/'"),
+        "{err}"
+    );
+    std::fs::write(&file, "[[game]\n").unwrap();
+    let (code, _, err) = wine::run(&mut companion(&home, &["list", "--tmpfs", &dir.arg()]));
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("presets.toml") && err.contains("line 1"),
+        "{err}"
+    );
+}
