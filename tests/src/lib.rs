@@ -4,6 +4,8 @@
 pub mod handshake;
 pub mod served;
 #[cfg(unix)]
+pub mod standin;
+#[cfg(unix)]
 pub mod wine;
 
 use std::io::{BufRead, BufReader};

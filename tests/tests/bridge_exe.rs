@@ -4,82 +4,20 @@
 #![cfg(target_os = "linux")]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rustix::process::Signal;
+use shm_tests::standin::{self, CounterPage, START, game, open};
 use shm_tests::wine::{self, Running, ShmDir};
-use shm_tests::{handshake, nonce, wait_for};
-use shmem::{PosixShMem, ShBytes};
-
-const START: Duration = Duration::from_secs(60);
+use shm_tests::{handshake, nonce};
+use shmem::PosixShMem;
 
 fn bridge(args: &[&str]) -> Running {
-    Running::spawn(wine::command(&wine::exe("shm-bridge")).args(args))
+    standin::bridge_in(&wine::prefix(), args)
 }
 
 fn ready(b: &mut Running) {
     b.expect_line("mappings exist", START);
-}
-
-/// The game stand-in, writing the counter page of mapping `name`.
-fn game(name: &str) -> Running {
-    let mut g = Running::spawn(
-        wine::command(&wine::exe("sim-standin")).args(["counter", "--map", name, "--size", "64"]),
-    );
-    g.expect_line("already existed (bridged)", START);
-    g
-}
-
-/// The stand-in's counter page, as the Linux side sees it.
-struct CounterPage<'a>(&'a ShBytes);
-
-impl CounterPage<'_> {
-    fn counter(&self) -> u64 {
-        self.0
-            .atomic::<AtomicU64>(0)
-            .unwrap()
-            .load(Ordering::Acquire)
-    }
-    fn request(&self, value: u64) {
-        self.0
-            .atomic::<AtomicU64>(8)
-            .unwrap()
-            .store(value, Ordering::Release);
-    }
-    fn echo(&self) -> u64 {
-        self.0
-            .atomic::<AtomicU64>(16)
-            .unwrap()
-            .load(Ordering::Acquire)
-    }
-    fn quit(&self) {
-        self.0
-            .atomic::<AtomicU32>(24)
-            .unwrap()
-            .store(1, Ordering::Release);
-    }
-
-    /// The game is writing: the counter moves.
-    fn assert_advancing(&self) {
-        let first = self.counter();
-        wait_for("the game's counter to advance", START, || {
-            (self.counter() > first + 3).then_some(())
-        });
-    }
-
-    /// What Linux writes, the game reads (and echoes).
-    fn assert_game_reads(&self, value: u64) {
-        self.request(value);
-        wait_for("the game to echo the request", START, || {
-            (self.echo() == value).then_some(())
-        });
-    }
-}
-
-fn open(dir: &Path, name: &str) -> PosixShMem {
-    PosixShMem::open_in(dir, name)
-        .unwrap_or_else(|e| panic!("open {name} in {}: {e}", dir.display()))
 }
 
 #[test]
@@ -442,11 +380,7 @@ fn the_bridge_works_in_a_prefix_without_a_z_drive() {
         ]),
     );
     ready(&mut b);
-    let mut g = Running::spawn(
-        wine::command_in(&prefix.path, &wine::exe("sim-standin"))
-            .args(["counter", "--map", &base, "--size", "64"]),
-    );
-    g.expect_line("already existed (bridged)", START);
+    let mut g = standin::game_in(&prefix.path, &base);
     let mem = open(&dir.path, &base);
     CounterPage(&mem).assert_advancing();
     CounterPage(&mem).assert_game_reads(5);

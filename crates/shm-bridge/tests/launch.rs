@@ -8,9 +8,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use shm_tests::standin::CounterPage;
 use shm_tests::wine::{self, Running, ShmDir};
 use shm_tests::{nonce, wait_for};
 use shmem::PosixShMem;
@@ -73,26 +73,16 @@ impl Drop for FakeSteam {
     }
 }
 
-/// Reads the game stand-in's counter page until it is being written, checks
-/// it reads what Linux writes, then asks it to quit.
+/// Checks the game stand-in writes the bridged file and reads what Linux
+/// writes, then asks it to quit.
 fn drive_the_game(dir: &Path, name: &str) {
     let mem = wait_for("the bridged file", TIMEOUT, || {
         PosixShMem::open_in(dir, name).ok()
     });
-    let counter = mem.atomic::<AtomicU64>(0).unwrap();
-    let first = counter.load(Ordering::Acquire);
-    wait_for("the game's counter to advance", TIMEOUT, || {
-        (counter.load(Ordering::Acquire) > first + 3).then_some(())
-    });
-    mem.atomic::<AtomicU64>(8)
-        .unwrap()
-        .store(4242, Ordering::Release);
-    wait_for("the game to echo", TIMEOUT, || {
-        (mem.atomic::<AtomicU64>(16).unwrap().load(Ordering::Acquire) == 4242).then_some(())
-    });
-    mem.atomic::<AtomicU32>(24)
-        .unwrap()
-        .store(1, Ordering::Release);
+    let page = CounterPage(&mem);
+    page.assert_advancing();
+    page.assert_game_reads(4242);
+    page.quit();
 }
 
 #[test]

@@ -3,16 +3,15 @@
 #![cfg(target_os = "linux")]
 
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rustix::process::Signal;
+use shm_tests::standin::{self, CounterPage};
 use shm_tests::wine::{self, Running, ShmDir};
 use shm_tests::{nonce, wait_for};
-use shmem::PosixShMem;
 
 const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = standin::START;
 
 fn companion(args: &[&str]) -> (Option<i32>, String, String) {
     wine::run(Command::new(SHM_BRIDGE).args(args))
@@ -31,19 +30,8 @@ fn bridge(dir: &ShmDir, maps: &[&str], sizes: &[&str]) -> Running {
     b
 }
 
-fn game(name: &str) -> Running {
-    let mut g = Running::spawn(
-        wine::command(&wine::exe("sim-standin")).args(["counter", "--map", name, "--size", "64"]),
-    );
-    g.expect_line("already existed (bridged)", TIMEOUT);
-    g
-}
-
 fn quit_game(dir: &ShmDir, name: &str, mut g: Running) {
-    let mem = PosixShMem::open_in(&dir.path, name).unwrap();
-    mem.atomic::<AtomicU32>(24)
-        .unwrap()
-        .store(1, Ordering::Release);
+    CounterPage(&standin::open(&dir.path, name)).quit();
     assert_eq!(g.wait_exit(TIMEOUT), Some(0));
 }
 
@@ -77,7 +65,7 @@ fn list_shows_size_mappers_and_whether_bytes_change() {
     let (busy, quiet) = (format!("busy-{}", nonce()), format!("quiet-{}", nonce()));
     std::fs::write(dir.path.join("foreign"), b"not bridged").unwrap();
     let mut b = bridge(&dir, &[&busy, &quiet], &["4096", "2048"]);
-    let g = game(&busy);
+    let g = standin::game(&busy);
 
     let rows = list_json(&dir, false);
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
@@ -126,7 +114,7 @@ fn clean_keeps_what_a_live_process_maps_unless_forced() {
     let (kept, forced) = (format!("kept-{}", nonce()), format!("forced-{}", nonce()));
     std::fs::write(dir.path.join("foreign"), b"a Linux program's").unwrap();
     let mut b = bridge(&dir, &[&kept, &forced], &["4096", "4096"]);
-    let g = game(&kept);
+    let g = standin::game(&kept);
     // The bridge dies; the game keeps the mapping (and the file) alive.
     b.signal(Signal::KILL);
     b.wait_exit(TIMEOUT);
@@ -174,7 +162,7 @@ fn clean_after_the_game_ends_removes_the_leftovers() {
     let dir = ShmDir::new();
     let name = format!("shm-test-{}", nonce());
     let mut b = bridge(&dir, &[&name], &["4096"]);
-    let g = game(&name);
+    let g = standin::game(&name);
     b.signal(Signal::KILL);
     b.wait_exit(TIMEOUT);
     quit_game(&dir, &name, g);

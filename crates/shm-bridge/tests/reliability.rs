@@ -3,60 +3,18 @@
 #![cfg(target_os = "linux")]
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rustix::process::Signal;
+use shm_tests::nonce;
+use shm_tests::standin::{self, CounterPage};
 use shm_tests::wine::{self, Running, ShmDir};
-use shm_tests::{nonce, wait_for};
-use shmem::PosixShMem;
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = standin::START;
 const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
 
-fn bridge_in(prefix: &Path, args: &[&str]) -> Running {
-    Running::spawn(wine::command_in(prefix, &wine::exe("shm-bridge")).args(args))
-}
-
 fn bridge(args: &[&str]) -> Running {
-    bridge_in(&wine::prefix(), args)
-}
-
-fn game_in(prefix: &Path, name: &str, extra: &[&str]) -> Running {
-    let mut g = Running::spawn(
-        wine::command_in(prefix, &wine::exe("sim-standin"))
-            .args(["counter", "--map", name, "--size", "64"])
-            .args(extra),
-    );
-    g.expect_line("already existed (bridged)", TIMEOUT);
-    g
-}
-
-fn counter(mem: &PosixShMem) -> u64 {
-    mem.atomic::<AtomicU64>(0).unwrap().load(Ordering::Acquire)
-}
-
-fn assert_game_writes(mem: &PosixShMem) {
-    let first = counter(mem);
-    wait_for("the game's counter to advance", TIMEOUT, || {
-        (counter(mem) > first + 3).then_some(())
-    });
-}
-
-fn assert_game_reads(mem: &PosixShMem, value: u64) {
-    mem.atomic::<AtomicU64>(8)
-        .unwrap()
-        .store(value, Ordering::Release);
-    wait_for("the game to echo", TIMEOUT, || {
-        (mem.atomic::<AtomicU64>(16).unwrap().load(Ordering::Acquire) == value).then_some(())
-    });
-}
-
-fn quit(mem: &PosixShMem) {
-    mem.atomic::<AtomicU32>(24)
-        .unwrap()
-        .store(1, Ordering::Release);
+    standin::bridge_in(&wine::prefix(), args)
 }
 
 #[test]
@@ -66,29 +24,33 @@ fn a_sigkilled_bridge_leaves_the_game_running_and_a_restart_takes_over_its_files
     let args = ["-m", &name, "-s", "4096", "--tmpfs", &dir.arg()];
     let mut b = bridge(&args);
     b.expect_line("mappings exist", TIMEOUT);
-    let mut g = game_in(&wine::prefix(), &name, &[]);
-    let mem = PosixShMem::open_in(&dir.path, &name).unwrap();
-    assert_game_writes(&mem);
+    let mut g = standin::game(&name);
+    let mem = standin::open(&dir.path, &name);
+    CounterPage(&mem).assert_advancing();
 
     b.signal(Signal::KILL);
     b.wait_exit(TIMEOUT);
     // The game and this reader go on as if nothing happened.
-    assert_game_writes(&mem);
-    assert_game_reads(&mem, 31);
+    CounterPage(&mem).assert_advancing();
+    CounterPage(&mem).assert_game_reads(31);
 
-    let before = counter(&mem);
+    let before = CounterPage(&mem).counter();
     let mut again = bridge(&args);
     let line = again.expect_line(&name, TIMEOUT);
     assert!(line.contains("reused"), "{line}");
     again.expect_line("mappings exist", TIMEOUT);
-    assert!(counter(&mem) >= before, "the file was not truncated");
-    assert_eq!(
-        mem.atomic::<AtomicU64>(16).unwrap().load(Ordering::Acquire),
-        31
+    assert!(
+        CounterPage(&mem).counter() >= before,
+        "the file was not truncated"
     );
-    assert_game_reads(&mem, 32);
+    assert_eq!(
+        CounterPage(&mem).echo(),
+        31,
+        "what the game wrote is still there"
+    );
+    CounterPage(&mem).assert_game_reads(32);
 
-    quit(&mem);
+    CounterPage(&mem).quit();
     assert_eq!(g.wait_exit(TIMEOUT), Some(0));
     again.signal(Signal::INT);
     assert_eq!(again.wait_exit(TIMEOUT), Some(0), "{}", again.output());
@@ -166,12 +128,12 @@ fn wineserver_kill_hangs_nothing_and_leaves_only_what_clean_removes() {
     let prefix = wine::PrivatePrefix::boot();
     let dir = ShmDir::new();
     let name = format!("shm-test-{}", nonce());
-    let mut b = bridge_in(
+    let mut b = standin::bridge_in(
         &prefix.path,
         &["-m", &name, "-s", "4096", "--tmpfs", &dir.arg()],
     );
     b.expect_line("mappings exist", TIMEOUT);
-    let g = game_in(&prefix.path, &name, &[]);
+    let g = standin::game_in(&prefix.path, &name);
     let status = std::process::Command::new("wineserver")
         .arg("-k")
         .env("WINEPREFIX", &prefix.path)
@@ -252,11 +214,9 @@ fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
         "64",
     ]);
     b.expect_line("already existed (bridged)", TIMEOUT);
-    let mem = PosixShMem::open_in(&dir.path, &name).unwrap();
-    assert_game_writes(&mem);
-    mem.atomic::<AtomicU32>(24)
-        .unwrap()
-        .store(2, Ordering::Release);
+    let mem = standin::open(&dir.path, &name);
+    CounterPage(&mem).assert_advancing();
+    CounterPage(&mem).crash();
     let code = b.wait_exit(TIMEOUT);
     drop(mem);
     let out = b.output();
