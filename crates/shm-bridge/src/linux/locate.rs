@@ -61,6 +61,17 @@ pub fn windows_program(file: &str, explicit: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
+/// `wine --version` (`wine-8.0 (Debian 8.0~repack-4)`), or `None` without Wine.
+pub fn wine_version() -> Option<String> {
+    let out = std::process::Command::new("wine")
+        .arg("--version")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// The shim Wine before 8.13 needs beside our exes, if it is there.
 pub fn shim_beside(exe: &Path) -> Option<PathBuf> {
     let dll = exe.parent()?.join("bcryptprimitives.dll");

@@ -23,7 +23,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    let wine = wine_version().context(
+    let wine = locate::wine_version().context(
         "Wine is not installed. On Debian or Ubuntu: apt install wine wine64 \
          (`cargo xtask demo` installs it for you)",
     )?;
@@ -98,13 +98,6 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         tmpfs.path.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn wine_version() -> Option<String> {
-    let out = Command::new("wine").arg("--version").output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// `$XDG_CACHE_HOME/shm-bridge/demo-prefix`.

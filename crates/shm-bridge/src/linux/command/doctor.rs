@@ -1,7 +1,7 @@
 //! `shm-bridge doctor`: what is there, what is missing, and what to do.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Result;
 
@@ -31,7 +31,7 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     let mut r = Report { missing: 0 };
     println!("shm-bridge {} checks:", env!("CARGO_PKG_VERSION"));
 
-    let wine = wine_version();
+    let wine = locate::wine_version();
     match &wine {
         Some(v) => r.ok("Wine", v),
         None => r.missing(
@@ -106,13 +106,6 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     }
     println!("\nEverything needed is here.");
     Ok(ExitCode::SUCCESS)
-}
-
-fn wine_version() -> Option<String> {
-    let out = Command::new("wine").arg("--version").output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// `wine-8.0` and such: before 8.13, std's ProcessPrng import needs the shim.
