@@ -109,7 +109,7 @@ fn a_process_killed_holding_anonymous_segments_leaves_nothing() {
         let mut probe = StdShMemProvider::new().unwrap();
         for id in &ids {
             let seen = match id {
-                ShMemId::SysV(_) => SysvShMemProvider
+                ShMemId::SysV(_) => SysvShMemProvider::default()
                     .shmem_from_id_and_size(id.clone(), 65536)
                     .map(|m| m.load(0)),
                 _ => probe
@@ -122,7 +122,7 @@ fn a_process_killed_holding_anonymous_segments_leaves_nothing() {
         child.wait().unwrap();
         for id in &ids {
             let reopened = match id {
-                ShMemId::SysV(_) => SysvShMemProvider
+                ShMemId::SysV(_) => SysvShMemProvider::default()
                     .shmem_from_id_and_size(id.clone(), 65536)
                     .map(|m| m.id()),
                 _ => probe

@@ -150,7 +150,7 @@ backend_tests!(served, Served, "served", ShMemId::SysV(1));
 
 #[test]
 fn sysv_ids_in_the_environment_are_plain_numbers_as_afl_expects() {
-    let mem = SysvShMemProvider.new_shmem(64 * 1024).unwrap();
+    let mem = SysvShMemProvider::default().new_shmem(64 * 1024).unwrap();
     let [(_, id), (_, size)] = mem.description().env_vars("__AFL_SHM_ID");
     assert!(id.bytes().all(|b| b.is_ascii_digit()), "{id}");
     assert_eq!(size, "65536");
@@ -303,23 +303,25 @@ fn malformed_environment_values_are_clear_errors() {
 
 #[test]
 fn anonymous_segments_leave_nothing_behind() {
-    let sysv = SysvShMemProvider.new_shmem(4096).unwrap();
+    let sysv = SysvShMemProvider::default().new_shmem(4096).unwrap();
     let ShMemId::SysV(shmid) = sysv.id() else {
         unreachable!()
     };
     drop(sysv);
     assert!(
-        SysvShMemProvider
+        SysvShMemProvider::default()
             .shmem_from_id_and_size(ShMemId::SysV(shmid), 4096)
             .is_err(),
         "SysV segment {shmid} outlived its only mapping"
     );
 
-    let memfd = MemfdShMemProvider.new_shmem(4096).unwrap();
+    let memfd = MemfdShMemProvider::default().new_shmem(4096).unwrap();
     let id = memfd.id();
     drop(memfd);
     assert!(
-        MemfdShMemProvider.shmem_from_id_and_size(id, 4096).is_err(),
+        MemfdShMemProvider::default()
+            .shmem_from_id_and_size(id, 4096)
+            .is_err(),
         "the memfd is still reachable after its drop"
     );
 }

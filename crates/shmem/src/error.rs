@@ -133,6 +133,28 @@ pub enum ShMemError {
         owner: u32,
     },
 
+    /// HugeTLB pages were asked for ([`crate::HugePages::Hugetlb`]) and the
+    /// pool has too few free: it holds what the administrator reserved.
+    #[error(
+        "not enough free huge pages for shared memory {segment} ({size} bytes); \
+         reserve some with `sysctl vm.nr_hugepages=N` (see HugePages_Free in /proc/meminfo)"
+    )]
+    NoHugePages {
+        /// The segment.
+        segment: String,
+        /// Its size, rounded up to whole huge pages.
+        size: u64,
+    },
+
+    /// The options ask for something this backend or system cannot do.
+    #[error("{what} is not available for {backend} shared memory")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+        /// The backend, or the system, that cannot.
+        backend: &'static str,
+    },
+
     /// The operating system refused an operation.
     #[error("{op} failed for shared memory {segment}: {source}")]
     Os {

@@ -50,6 +50,10 @@
 //!   and its named ones leak on a crash);
 //! - other Unix (FreeBSD): POSIX objects.
 //!
+//! Large segments that will be written all over can be mapped prefaulted,
+//! or backed by huge pages: see [`MapOptions`], taken by the memfd, POSIX
+//! and SysV providers' `with_options`.
+//!
 //! [`RcShMemProvider`] shares one provider among its clones and segments
 //! and carries the `pre_fork`/`post_fork` protocol, so that a forked child
 //! can use its parent's served segments, and create new ones, even if the
@@ -60,6 +64,7 @@ mod bytes;
 mod error;
 mod id;
 mod name;
+mod options;
 #[cfg(unix)]
 mod rc;
 #[cfg(unix)]
@@ -76,6 +81,7 @@ pub use bytes::{AtomicView, ShBytes};
 pub use error::{Result, ShMemError};
 pub use id::{ShMemDescription, ShMemId};
 pub use name::{MAX_NAME_LEN, Namespace, ShMemName};
+pub use options::{HugePages, MapOptions};
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use unix::memfd::{MemfdShMem, MemfdShMemProvider};

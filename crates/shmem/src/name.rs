@@ -155,15 +155,57 @@ pub(crate) fn shorten(name: &str, max: usize) -> std::borrow::Cow<'_, str> {
 pub(crate) fn unique_name(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // The pid of the first call, not a `getpid` per name: a forked child may
+    // reuse its parent's, but not with the same time to the nanosecond, and a
+    // name taken anyway fails to create (`O_EXCL`) and the callers try anew.
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!(
-        "{prefix}-{}-{}-{nanos:x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    // `PREFIX-PID-COUNTER-NANOS` (nanos in hex), written by hand into one
+    // allocation: this runs for every segment a provider creates.
+    let mut name = String::with_capacity(prefix.len() + 3 * 21);
+    name.push_str(prefix);
+    for (n, radix) in [
+        (u64::from(*PID.get_or_init(std::process::id)), 10),
+        (COUNTER.fetch_add(1, Ordering::Relaxed), 10),
+        (u64::from(nanos), 16),
+    ] {
+        name.push('-');
+        push_digits(&mut name, n, radix);
+    }
+    name
+}
+
+impl ShMemName {
+    /// A fresh [`unique_name`] with this `prefix` (a valid base without a
+    /// namespace), valid by construction: no check, no copy.
+    #[cfg(all(unix, not(target_os = "android")))]
+    pub(crate) fn unique(prefix: &str) -> ShMemName {
+        let full = unique_name(prefix);
+        debug_assert!(ShMemName::new(&full).is_ok_and(|n| n.namespace.is_none()));
+        ShMemName {
+            full,
+            base_start: 0,
+            namespace: None,
+        }
+    }
+}
+
+/// Appends `n` in base `radix` (at most 16), lowercase.
+fn push_digits(out: &mut String, mut n: u64, radix: u64) {
+    let mut digits = [0u8; 64];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(n % radix) as usize];
+        n /= radix;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 fn split_namespace(name: &str) -> (Option<Namespace>, usize) {
@@ -284,5 +326,36 @@ mod tests {
             let long = format!("a-rather-long-segment-name-number-{i}");
             assert!(seen.insert(shorten(&long, 30).into_owned()), "{long}");
         }
+    }
+
+    #[test]
+    fn unique_names_are_prefix_pid_counter_nanos_and_valid() {
+        let a = unique_name("shmem");
+        let b = unique_name("Local\\shmem");
+        assert_ne!(a, b);
+        for name in [&a, &b] {
+            assert!(ShMemName::new(name).is_ok(), "{name}");
+        }
+        #[cfg(all(unix, not(target_os = "android")))]
+        {
+            let made = ShMemName::unique("shmem");
+            assert_eq!(Some(made.clone()), ShMemName::new(made.as_str()).ok());
+        }
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(parts.len(), 4, "{a}");
+        assert_eq!(parts[0], "shmem");
+        assert_eq!(parts[1], std::process::id().to_string());
+        let counter: u64 = parts[2].parse().unwrap();
+        // Other tests make names too, at the same time: later, not next.
+        assert!(
+            b.split('-').nth(2).unwrap().parse::<u64>().unwrap() > counter,
+            "{b}"
+        );
+        assert!(u32::from_str_radix(parts[3], 16).unwrap() < 1_000_000_000);
+        let mut digits = String::new();
+        push_digits(&mut digits, 0, 10);
+        push_digits(&mut digits, u64::MAX, 16);
+        push_digits(&mut digits, 1234567890, 10);
+        assert_eq!(digits, "0ffffffffffffffff1234567890");
     }
 }

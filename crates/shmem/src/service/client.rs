@@ -15,7 +15,7 @@ use super::wire::{self, Framing, HEADER, MAX_REPLY, MAX_REQUEST, Refusal, Reply,
 use super::{ServiceName, ServiceStats, ShMemService};
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
-use crate::unix::{Mapping, anon, check_fits, fork};
+use crate::unix::{Mapping, anon, base_page, check_fits, fork};
 use crate::{ShMem, ShMemProvider};
 
 /// How long a reply may take before the service is taken for dead.
@@ -24,6 +24,11 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 const SPIN: Duration = Duration::from_micros(50);
 /// What a connection the service closed is reported as.
 const CLOSED: &str = "the service closed the connection";
+
+/// Maps a served object: anonymous memory of base pages, mapped plainly.
+fn map_served(fd: impl AsFd, size: usize, id: &ShMemId) -> Result<Mapping> {
+    Mapping::map_fd(fd, size, base_page(), &crate::MapOptions::new(), id)
+}
 
 /// How a connection reaches its service.
 #[derive(Debug, Default)]
@@ -350,8 +355,7 @@ impl Connection {
                 *self.held.entry(key).or_insert(0) += 1;
                 let id = self.id_of(key);
                 let fd = core.fd(key).expect("just made or opened, under the lock");
-                let mapped =
-                    check_fits(actual, size, &id).and_then(|()| Mapping::map_fd(fd, size, &id));
+                let mapped = check_fits(actual, size, &id).and_then(|()| map_served(fd, size, &id));
                 drop(core);
                 (key, mapped)
             }
@@ -371,7 +375,7 @@ impl Connection {
                     // end would raise SIGBUS on first touch.
                     Some(fd) => check_fits(actual, size, &id)
                         .and_then(|()| check_fits(anon::size(&fd)?, size, &id))
-                        .and_then(|()| Mapping::map_fd(&fd, size, &id)),
+                        .and_then(|()| map_served(&fd, size, &id)),
                 };
                 (key, mapped)
             }

@@ -84,13 +84,13 @@ mod imp {
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 mod imp {
     use super::*;
-    use crate::name::{ShMemName, unique_name};
+    use crate::name::ShMemName;
     use rustix::fs::Mode;
     use rustix::shm::OFlags;
 
     pub(super) fn create(size: usize) -> Result<OwnedFd> {
         loop {
-            let name = ShMemName::new(&unique_name("shmem"))?;
+            let name = ShMemName::unique("shmem");
             let path = format!("/{}", name.os_base());
             let fd = match rustix::shm::open(
                 &path,

@@ -5,53 +5,105 @@
 //! it through `/proc/PID/fd/FD` of a process that holds it, which the kernel
 //! allows to the same user (ptrace read access); the inode in the id makes
 //! sure a recycled descriptor number is not mistaken for the segment.
+//!
+//! Creating one costs what the bare system calls cost (`memfd_create`,
+//! `ftruncate`, `mmap`): the pid and inode the id carries are read when the
+//! id is first asked for, not before.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::OnceLock;
 
 use rustix::fs::{MemfdFlags, Mode, OFlags};
 
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
-use crate::unix::{Mapping, check_fits, fd_size};
+use crate::options::{HugePages, MapOptions};
+use crate::unix::{Mapping, base_page, check_fits, fd_stat, object_page};
 use crate::{ShMem, ShMemProvider};
 
 /// Creates and reopens [`MemfdShMem`] segments.
 #[derive(Clone, Debug, Default)]
-pub struct MemfdShMemProvider;
+pub struct MemfdShMemProvider {
+    options: MapOptions,
+}
+
+impl MemfdShMemProvider {
+    /// A provider that creates and maps segments as `options` ask:
+    /// prefaulted, or backed by huge pages (see [`MapOptions`]).
+    pub fn with_options(options: MapOptions) -> Self {
+        MemfdShMemProvider { options }
+    }
+
+    /// The options segments are made with.
+    pub fn options(&self) -> MapOptions {
+        self.options
+    }
+}
 
 /// A segment backed by a memfd.
 #[derive(Debug)]
 pub struct MemfdShMem {
     map: Mapping,
-    id: ShMemId,
-    // Kept open so that other processes can reach the memfd through /proc.
-    _fd: OwnedFd,
+    /// Kept open so that other processes can reach the memfd through /proc.
+    fd: OwnedFd,
+    /// The process that holds `fd`, for the id; read on first use.
+    pid: OnceLock<u32>,
+    /// The memfd's inode, for the id; read on first use.
+    inode: OnceLock<u64>,
 }
 
 impl MemfdShMem {
-    fn from_fd(fd: OwnedFd, size: usize) -> Result<Self> {
-        let st = rustix::fs::fstat(&fd).map_err(|e| ShMemError::os("fstat", "memfd", e.into()))?;
-        let id = ShMemId::Memfd {
-            pid: rustix::process::getpid().as_raw_nonzero().get() as u32,
-            fd: fd.as_raw_fd(),
-            inode: st.st_ino as u64,
-        };
-        let map = Mapping::map_fd(&fd, size, &id)?;
-        Ok(MemfdShMem { map, id, _fd: fd })
-    }
-
     /// Creates a segment of `size` bytes, zero-filled.
     pub fn create(size: usize) -> Result<Self> {
+        Self::create_with(size, &MapOptions::new())
+    }
+
+    /// Creates a segment of `size` bytes, zero-filled, mapped as `options` ask.
+    pub fn create_with(size: usize, options: &MapOptions) -> Result<Self> {
         let size = check_size(size)?;
-        let fd = rustix::fs::memfd_create("shmem", MemfdFlags::CLOEXEC)
-            .map_err(|e| ShMemError::os("memfd_create", "memfd", e.into()))?;
-        rustix::fs::ftruncate(&fd, size as u64)
+        let hugetlb = options.huge_pages() == HugePages::Hugetlb;
+        let flags = if hugetlb {
+            MemfdFlags::CLOEXEC | MemfdFlags::HUGETLB
+        } else {
+            MemfdFlags::CLOEXEC
+        };
+        let fd = rustix::fs::memfd_create(c"shmem", flags).map_err(|e| {
+            if hugetlb && e == rustix::io::Errno::INVAL {
+                ShMemError::Unsupported {
+                    what: "HugeTLB pages",
+                    backend: "this kernel's memfd",
+                }
+            } else {
+                ShMemError::os("memfd_create", "memfd", e.into())
+            }
+        })?;
+        // A hugetlbfs file is sized and mapped in whole huge pages; its
+        // block size is the huge page size.
+        let page = if hugetlb {
+            object_page(&fd, &fd_stat(&fd, &"memfd")?)
+        } else {
+            base_page()
+        };
+        rustix::fs::ftruncate(&fd, size.next_multiple_of(page) as u64)
             .map_err(|e| ShMemError::os("ftruncate", "memfd", e.into()))?;
-        Self::from_fd(fd, size)
+        let map = Mapping::map_fd(&fd, size, page, options, &"memfd")?;
+        Ok(MemfdShMem {
+            map,
+            fd,
+            pid: OnceLock::new(),
+            inode: OnceLock::new(),
+        })
     }
 
     /// Maps `size` bytes of the segment `id` names, held by a live process.
     pub fn open(id: &ShMemId, size: usize) -> Result<Self> {
+        Self::open_with(id, size, &MapOptions::new())
+    }
+
+    /// Maps `size` bytes of the segment `id` names, held by a live process,
+    /// as `options` ask (a segment's page size is the creator's choice:
+    /// [`HugePages::Hugetlb`] has no effect here).
+    pub fn open_with(id: &ShMemId, size: usize, options: &MapOptions) -> Result<Self> {
         let ShMemId::Memfd { pid, fd, inode } = *id else {
             return Err(id.wrong_backend("memfd"));
         };
@@ -59,23 +111,40 @@ impl MemfdShMem {
         let path = format!("/proc/{pid}/fd/{fd}");
         let file = rustix::fs::open(&path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
             .map_err(|e| ShMemError::os("open", format!("{id} ({path})"), e.into()))?;
-        let st = rustix::fs::fstat(&file)
-            .map_err(|e| ShMemError::os("fstat", id.to_string(), e.into()))?;
+        // One fstat for the identity, the size and the page size.
+        let st = fd_stat(&file, id)?;
         if st.st_ino as u64 != inode {
             return Err(ShMemError::NotFound {
                 segment: format!("{id} (fd {fd} of pid {pid} is now another file)"),
             });
         }
-        check_fits(fd_size(&file, id)?, size, id)?;
-        Self::from_fd(file, size)
+        check_fits(st.st_size as u64, size, id)?;
+        let map = Mapping::map_fd(&file, size, object_page(&file, &st), options, id)?;
+        Ok(MemfdShMem {
+            map,
+            fd: file,
+            pid: OnceLock::new(),
+            inode: OnceLock::from(inode),
+        })
     }
 }
 
 crate::segment_impls!(MemfdShMem);
 
 impl ShMem for MemfdShMem {
+    /// `memfd:PID:FD:INODE` of this process's descriptor (the process that
+    /// first asks: after a `fork`, a child that asks first names itself).
     fn id(&self) -> ShMemId {
-        self.id.clone()
+        let inode = *self.inode.get_or_init(|| {
+            rustix::fs::fstat(&self.fd)
+                .expect("fstat of a memfd this segment holds open cannot fail")
+                .st_ino as u64
+        });
+        ShMemId::Memfd {
+            pid: *self.pid.get_or_init(std::process::id),
+            fd: self.fd.as_raw_fd(),
+            inode,
+        }
     }
 }
 
@@ -83,14 +152,14 @@ impl ShMemProvider for MemfdShMemProvider {
     type ShMem = MemfdShMem;
 
     fn new() -> Result<Self> {
-        Ok(MemfdShMemProvider)
+        Ok(MemfdShMemProvider::default())
     }
 
     fn new_shmem(&mut self, size: usize) -> Result<MemfdShMem> {
-        MemfdShMem::create(size)
+        MemfdShMem::create_with(size, &self.options)
     }
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<MemfdShMem> {
-        MemfdShMem::open(&id, size)
+        MemfdShMem::open_with(&id, size, &self.options)
     }
 }

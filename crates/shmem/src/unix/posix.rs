@@ -12,7 +12,13 @@
 //!
 //! Names outlive processes: a creator that crashes leaves its object behind.
 //! The creator removes the name on drop unless [`PosixShMem::keep`] was
-//! called, and only if the name still points at the object it created.
+//! called. A name given to [`PosixShMem::create`] or [`PosixShMem::create_in`]
+//! is removed only if it still points at the object this creator made
+//! (programs that agree on a name may replace each other's objects); a
+//! name [`PosixShMemProvider`] made up (pid, counter, time) is removed
+//! without that check, which saves two system calls a segment: no other
+//! program picks such a name, and in the sticky `/dev/shm` only this user
+//! or root could replace the object.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -21,8 +27,9 @@ use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
-use crate::name::{ShMemName, unique_name};
-use crate::unix::{Mapping, check_fits, fd_size};
+use crate::name::ShMemName;
+use crate::options::{HugePages, MapOptions};
+use crate::unix::{Mapping, base_page, check_fits, fd_stat, object_page};
 use crate::{ShMem, ShMemProvider};
 
 /// Where a named object lives.
@@ -40,8 +47,22 @@ pub struct PosixShMem {
     map: Mapping,
     name: ShMemName,
     location: Location,
-    /// Identity of the object we created, when we are to remove it on drop.
-    remove_on_drop: Option<(u64, u64)>,
+    /// What to remove on drop, if anything.
+    remove_on_drop: Option<Removal>,
+}
+
+/// What a creator removes on drop.
+#[derive(Debug, Clone, Copy)]
+enum Removal {
+    /// The name, if it still points at the object of this identity (device,
+    /// inode): programs that agree on a name may have replaced ours (removed
+    /// it and created theirs), and theirs is not ours to remove. Costs an
+    /// `fstat` at create and an `lstat` at drop.
+    IfUnchanged(u64, u64),
+    /// The name, whatever it points at: one of [`PosixShMemProvider`]'s
+    /// unique names (pid, counter, time), which no other program picks, and
+    /// which only this user or root could replace (`/dev/shm` is sticky).
+    Unique,
 }
 
 /// Permission bits of created objects: the owner only, unless widened.
@@ -51,7 +72,14 @@ impl PosixShMem {
     /// Creates the POSIX object `name` of `size` bytes, readable and writable
     /// by this user only. Fails with [`ShMemError::AlreadyExists`] if the name is taken.
     pub fn create(name: &str, size: usize) -> Result<Self> {
-        Self::create_at(Location::Shm, ShMemName::new(name)?, size, DEFAULT_MODE)
+        Self::create_at(
+            Location::Shm,
+            ShMemName::new(name)?,
+            size,
+            DEFAULT_MODE,
+            &MapOptions::new(),
+            false,
+        )
     }
 
     /// Creates `dir/NAME` (NAME being the name's [`base`](ShMemName::base))
@@ -62,17 +90,31 @@ impl PosixShMem {
             ShMemName::new(name)?,
             size,
             mode,
+            &MapOptions::new(),
+            false,
         )
     }
 
     /// Opens the existing POSIX object `name` and maps all of it.
     pub fn open(name: &str) -> Result<Self> {
-        Self::open_at(Location::Shm, ShMemName::new(name)?, None, false)
+        Self::open_at(
+            Location::Shm,
+            ShMemName::new(name)?,
+            None,
+            false,
+            &MapOptions::new(),
+        )
     }
 
     /// Opens the existing POSIX object `name` and maps its first `size` bytes.
     pub fn open_with_size(name: &str, size: usize) -> Result<Self> {
-        Self::open_at(Location::Shm, ShMemName::new(name)?, Some(size), false)
+        Self::open_at(
+            Location::Shm,
+            ShMemName::new(name)?,
+            Some(size),
+            false,
+            &MapOptions::new(),
+        )
     }
 
     /// Opens the existing file `dir/NAME` and maps all of it.
@@ -82,6 +124,7 @@ impl PosixShMem {
             ShMemName::new(name)?,
             None,
             false,
+            &MapOptions::new(),
         )
     }
 
@@ -95,6 +138,7 @@ impl PosixShMem {
             ShMemName::new(name)?,
             None,
             true,
+            &MapOptions::new(),
         )
     }
 
@@ -124,24 +168,43 @@ impl PosixShMem {
         }
     }
 
-    fn create_at(location: Location, name: ShMemName, size: usize, mode: u32) -> Result<Self> {
+    fn create_at(
+        location: Location,
+        name: ShMemName,
+        size: usize,
+        mode: u32,
+        options: &MapOptions,
+        unique: bool,
+    ) -> Result<Self> {
         let size = check_size(size)?;
-        let label = label(&location, &name);
+        if options.huge_pages() == HugePages::Hugetlb {
+            return Err(ShMemError::Unsupported {
+                what: "HugeTLB pages",
+                backend: "POSIX (tmpfs)",
+            });
+        }
+        let label = Label(&location, &name);
         let fd = open_object(&location, &name, OFlags::CREATE | OFlags::EXCL, mode)
-            .map_err(|e| ShMemError::os("create", &label, e))?;
-        let sized_and_mapped = identity(&fd)
-            .and_then(|created| {
-                rustix::fs::ftruncate(&fd, size as u64)?;
-                Ok(created)
-            })
-            .map_err(|e| ShMemError::os("ftruncate", &label, e))
-            .and_then(|created| Ok((created, Mapping::map_fd(&fd, size, &label)?)));
+            .map_err(|e| ShMemError::os("create", label.to_string(), e))?;
+        let removal = if unique {
+            Ok(Removal::Unique)
+        } else {
+            identity(&fd).map(|(dev, ino)| Removal::IfUnchanged(dev, ino))
+        };
+        let sized_and_mapped = removal
+            .map_err(|e| ShMemError::os("fstat", label.to_string(), e))
+            .and_then(|removal| {
+                rustix::fs::ftruncate(&fd, size as u64)
+                    .map_err(|e| ShMemError::os("ftruncate", label.to_string(), e.into()))?;
+                let map = Mapping::map_fd(&fd, size, base_page(), options, &label)?;
+                Ok((removal, map))
+            });
         match sized_and_mapped {
-            Ok((created, map)) => Ok(PosixShMem {
+            Ok((removal, map)) => Ok(PosixShMem {
                 map,
                 name,
                 location,
-                remove_on_drop: Some(created),
+                remove_on_drop: Some(removal),
             }),
             Err(e) => {
                 // Leave nothing behind: the name is ours, we just made it.
@@ -156,23 +219,24 @@ impl PosixShMem {
         name: ShMemName,
         size: Option<usize>,
         own_only: bool,
+        options: &MapOptions,
     ) -> Result<Self> {
-        let label = label(&location, &name);
+        let label = Label(&location, &name);
         let fd = open_object(&location, &name, OFlags::empty(), 0)
-            .map_err(|e| ShMemError::os("open", &label, e))?;
+            .map_err(|e| ShMemError::os("open", label.to_string(), e))?;
+        // One fstat for the owner, the size and the page size.
+        let st = fd_stat(&fd, &label)?;
         if own_only {
             // Checked on the descriptor: what we map is what we checked.
-            let owner = rustix::fs::fstat(&fd)
-                .map_err(|e| ShMemError::os("fstat", &label, e.into()))?
-                .st_uid;
+            let owner = st.st_uid;
             if owner != rustix::process::geteuid().as_raw() {
                 return Err(ShMemError::NotOwned {
-                    segment: label,
+                    segment: label.to_string(),
                     owner,
                 });
             }
         }
-        let actual = fd_size(&fd, &label)?;
+        let actual = st.st_size as u64;
         let size = match size {
             Some(size) => {
                 let size = check_size(size)?;
@@ -184,13 +248,15 @@ impl PosixShMem {
                 max: isize::MAX as u64,
             })?)
             .map_err(|_| ShMemError::TooSmall {
-                segment: label.clone(),
+                segment: label.to_string(),
                 actual,
                 requested: 1,
             })?,
         };
+        // A file of a hugetlbfs directory is mapped in whole huge pages.
+        let page = object_page(&fd, &st);
         Ok(PosixShMem {
-            map: Mapping::map_fd(&fd, size, &label)?,
+            map: Mapping::map_fd(&fd, size, page, options, &label)?,
             name,
             location,
             remove_on_drop: None,
@@ -200,14 +266,14 @@ impl PosixShMem {
 
 impl Drop for PosixShMem {
     fn drop(&mut self) {
-        if let Some(created) = self.remove_on_drop {
-            // Remove the name only if it still points at what we created: someone
-            // may have removed ours and made another under the same name.
-            if let Ok(fd) = open_object(&self.location, &self.name, OFlags::empty(), 0)
-                && identity(&fd).is_ok_and(|now| now == created)
-            {
+        match self.remove_on_drop {
+            Some(Removal::IfUnchanged(dev, ino)) => {
+                remove_if_created(&self.location, &self.name, (dev, ino));
+            }
+            Some(Removal::Unique) => {
                 let _ = unlink_object(&self.location, &self.name);
             }
+            None => {}
         }
     }
 }
@@ -223,17 +289,65 @@ impl ShMem for PosixShMem {
     }
 }
 
-fn label(location: &Location, name: &ShMemName) -> String {
-    match location {
-        Location::Shm => format!("posix:{name}"),
-        Location::Dir(dir) => dir.join(name.base()).display().to_string(),
+/// How errors name a segment: written out only when an error needs it.
+struct Label<'a>(&'a Location, &'a ShMemName);
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Location::Shm => write!(f, "posix:{}", self.1),
+            Location::Dir(dir) => write!(f, "{}", dir.join(self.1.base()).display()),
+        }
     }
 }
 
 /// Device and inode: what tells one file from another under the same name.
 fn identity(fd: &OwnedFd) -> std::io::Result<(u64, u64)> {
-    let st = rustix::fs::fstat(fd)?;
-    Ok((st.st_dev as u64, st.st_ino as u64))
+    Ok(stat_identity(&rustix::fs::fstat(fd)?))
+}
+
+/// Device and inode of a `stat`, whose types differ between systems.
+#[allow(clippy::unnecessary_cast)]
+fn stat_identity(st: &rustix::fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+/// Removes the name if it points at the object of identity `created`:
+/// where the object is a file (Linux, directories) one `lstat` tells, never
+/// following a symlink; elsewhere an `shm_open` and `fstat`.
+fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64)) {
+    let path = match location {
+        Location::Dir(dir) => file_path(dir, name.base()),
+        #[cfg(target_os = "linux")]
+        Location::Shm => file_path(Path::new("/dev/shm"), name.base()),
+        #[cfg(not(target_os = "linux"))]
+        Location::Shm => {
+            if open_object(location, name, OFlags::empty(), 0)
+                .and_then(|fd| identity(&fd))
+                .is_ok_and(|now| now == created)
+            {
+                let _ = unlink_object(location, name);
+            }
+            return;
+        }
+    };
+    let now = rustix::fs::statat(
+        rustix::fs::CWD,
+        &path,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    );
+    if now.is_ok_and(|st| stat_identity(&st) == created) {
+        let _ = rustix::fs::unlink(&path);
+    }
+}
+
+/// `dir/base` in one allocation (`Path::join` makes two): it runs at
+/// every create and drop.
+fn file_path(dir: &Path, base: &str) -> PathBuf {
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + base.len());
+    path.push(dir);
+    path.push(base);
+    path
 }
 
 /// Opens (or with `CREATE | EXCL`, creates) a named object read-write,
@@ -246,9 +360,9 @@ fn open_object(
 ) -> std::io::Result<OwnedFd> {
     let mode = Mode::from_raw_mode(mode as _);
     match location {
-        Location::Dir(dir) => open_file(&dir.join(name.base()), extra, mode),
+        Location::Dir(dir) => open_file(&file_path(dir, name.base()), extra, mode),
         #[cfg(target_os = "linux")]
-        Location::Shm => open_file(&Path::new("/dev/shm").join(name.base()), extra, mode),
+        Location::Shm => open_file(&file_path(Path::new("/dev/shm"), name.base()), extra, mode),
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
             use rustix::shm::OFlags as ShmOFlags;
@@ -281,9 +395,12 @@ fn open_file(path: &Path, extra: OFlags, mode: Mode) -> std::io::Result<OwnedFd>
 
 fn unlink_object(location: &Location, name: &ShMemName) -> std::io::Result<()> {
     match location {
-        Location::Dir(dir) => Ok(rustix::fs::unlink(dir.join(name.base()))?),
+        Location::Dir(dir) => Ok(rustix::fs::unlink(file_path(dir, name.base()))?),
         #[cfg(target_os = "linux")]
-        Location::Shm => Ok(rustix::fs::unlink(Path::new("/dev/shm").join(name.base()))?),
+        Location::Shm => Ok(rustix::fs::unlink(file_path(
+            Path::new("/dev/shm"),
+            name.base(),
+        ))?),
         #[cfg(not(target_os = "linux"))]
         Location::Shm => Ok(rustix::shm::unlink(format!("/{}", name.os_base()))?),
     }
@@ -292,18 +409,37 @@ fn unlink_object(location: &Location, name: &ShMemName) -> std::io::Result<()> {
 /// Creates [`PosixShMem`] segments under fresh unique names, and reopens
 /// them (or any named object) by id.
 #[derive(Clone, Debug, Default)]
-pub struct PosixShMemProvider;
+pub struct PosixShMemProvider {
+    options: MapOptions,
+}
+
+impl PosixShMemProvider {
+    /// A provider that maps segments as `options` ask: prefaulted, or with
+    /// the transparent huge page hint (see [`MapOptions`];
+    /// [`HugePages::Hugetlb`] fails here, as a tmpfs cannot hold them).
+    pub fn with_options(options: MapOptions) -> Self {
+        PosixShMemProvider { options }
+    }
+
+    /// The options segments are made with.
+    pub fn options(&self) -> MapOptions {
+        self.options
+    }
+}
 
 impl ShMemProvider for PosixShMemProvider {
     type ShMem = PosixShMem;
 
     fn new() -> Result<Self> {
-        Ok(PosixShMemProvider)
+        Ok(PosixShMemProvider::default())
     }
 
     fn new_shmem(&mut self, size: usize) -> Result<PosixShMem> {
         loop {
-            match PosixShMem::create(&unique_name("shmem"), size) {
+            let name = ShMemName::unique("shmem");
+            let created =
+                PosixShMem::create_at(Location::Shm, name, size, DEFAULT_MODE, &self.options, true);
+            match created {
                 Err(ShMemError::AlreadyExists { .. }) => continue,
                 other => return other,
             }
@@ -311,14 +447,23 @@ impl ShMemProvider for PosixShMemProvider {
     }
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<PosixShMem> {
+        let options = &self.options;
         match id {
-            ShMemId::Posix(name) => PosixShMem::open_at(Location::Shm, name, Some(size), false),
+            ShMemId::Posix(name) => {
+                PosixShMem::open_at(Location::Shm, name, Some(size), false, options)
+            }
             ShMemId::File(path) => {
                 let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
                     return Err(id_error(&path));
                 };
                 let name = ShMemName::new(&base.to_string_lossy())?;
-                PosixShMem::open_at(Location::Dir(dir.to_owned()), name, Some(size), false)
+                PosixShMem::open_at(
+                    Location::Dir(dir.to_owned()),
+                    name,
+                    Some(size),
+                    false,
+                    options,
+                )
             }
             other => Err(other.wrong_backend("posix")),
         }

@@ -10,12 +10,28 @@ use std::ptr::NonNull;
 
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
+use crate::options::{HugePages, MapOptions};
 use crate::unix::{Mapping, Release, check_fits};
 use crate::{ShMem, ShMemProvider};
 
 /// Creates and reopens [`SysvShMem`] segments.
 #[derive(Clone, Debug, Default)]
-pub struct SysvShMemProvider;
+pub struct SysvShMemProvider {
+    options: MapOptions,
+}
+
+impl SysvShMemProvider {
+    /// A provider that creates and attaches segments as `options` ask:
+    /// prefaulted, or backed by huge pages (see [`MapOptions`]).
+    pub fn with_options(options: MapOptions) -> Self {
+        SysvShMemProvider { options }
+    }
+
+    /// The options segments are made with.
+    pub fn options(&self) -> MapOptions {
+        self.options
+    }
+}
 
 /// An attached System V segment.
 #[derive(Debug)]
@@ -32,23 +48,31 @@ const MARK_AT_CREATION: bool = cfg!(target_os = "linux");
 impl SysvShMem {
     /// Creates a private segment of `size` bytes, for this user only.
     pub fn create(size: usize) -> Result<Self> {
+        Self::create_with(size, &MapOptions::new())
+    }
+
+    /// Creates a private segment of `size` bytes, for this user only,
+    /// attached as `options` ask.
+    pub fn create_with(size: usize, options: &MapOptions) -> Result<Self> {
         let size = check_size(size)?;
+        let hugetlb = options.huge_pages() == HugePages::Hugetlb;
+        let huge_flag = if hugetlb { shm_hugetlb()? } else { 0 };
+        let flags = libc::IPC_CREAT | libc::IPC_EXCL | 0o600 | huge_flag;
         // SAFETY: plain system call, no memory passed.
-        let shmid = unsafe {
-            libc::shmget(
-                libc::IPC_PRIVATE,
-                size,
-                libc::IPC_CREAT | libc::IPC_EXCL | 0o600,
-            )
-        };
+        let shmid = unsafe { libc::shmget(libc::IPC_PRIVATE, size, flags) };
         if shmid < 0 {
-            return Err(ShMemError::os(
-                "shmget",
-                format!("sysv ({size} bytes)"),
-                last_error(),
-            ));
+            let error = last_error();
+            let segment = format!("sysv ({size} bytes)");
+            // The huge pages are reserved here: ENOMEM is an empty pool.
+            if hugetlb && error.raw_os_error() == Some(libc::ENOMEM) {
+                return Err(ShMemError::NoHugePages {
+                    segment,
+                    size: size as u64,
+                });
+            }
+            return Err(ShMemError::os("shmget", segment, error));
         }
-        let attached = attach(shmid, size);
+        let attached = attach(shmid, size, options);
         if MARK_AT_CREATION || attached.is_err() {
             remove(shmid);
         }
@@ -61,6 +85,13 @@ impl SysvShMem {
 
     /// Attaches the segment `shmid`, checking it holds at least `size` bytes.
     pub fn open(shmid: i32, size: usize) -> Result<Self> {
+        Self::open_with(shmid, size, &MapOptions::new())
+    }
+
+    /// Attaches the segment `shmid`, checking it holds at least `size`
+    /// bytes, as `options` ask (a segment's page size is the creator's
+    /// choice: [`HugePages::Hugetlb`] has no effect here).
+    pub fn open_with(shmid: i32, size: usize, options: &MapOptions) -> Result<Self> {
         let size = check_size(size)?;
         // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
         let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
@@ -74,14 +105,25 @@ impl SysvShMem {
         }
         check_fits(ds.shm_segsz as u64, size, &shmid)?;
         Ok(SysvShMem {
-            map: attach(shmid, size)?,
+            map: attach(shmid, size, options)?,
             shmid,
             owner: false,
         })
     }
 }
 
-fn attach(shmid: i32, size: usize) -> Result<Mapping> {
+/// `SHM_HUGETLB`, where the system has it.
+fn shm_hugetlb() -> Result<libc::c_int> {
+    #[cfg(target_os = "linux")]
+    return Ok(libc::SHM_HUGETLB);
+    #[cfg(not(target_os = "linux"))]
+    Err(ShMemError::Unsupported {
+        what: "HugeTLB pages",
+        backend: "this system's SysV",
+    })
+}
+
+fn attach(shmid: i32, size: usize, options: &MapOptions) -> Result<Mapping> {
     // SAFETY: attaching at an address the kernel picks aliases no Rust object.
     let ptr = unsafe { libc::shmat(shmid, std::ptr::null(), 0) };
     if ptr as isize == -1 {
@@ -90,7 +132,9 @@ fn attach(shmid: i32, size: usize) -> Result<Mapping> {
     let ptr = NonNull::new(ptr.cast()).expect("shmat returns -1, not null, on failure");
     // SAFETY: a fresh attachment of at least `size` bytes (segment size checked or
     // just created), released by `shmdt` only through this `Mapping`.
-    Ok(unsafe { Mapping::from_raw(ptr, size, Release::Shmdt) })
+    let map = unsafe { Mapping::from_raw(ptr, size, Release::Shmdt) };
+    map.apply(options, &shmid)?;
+    Ok(map)
 }
 
 fn remove(shmid: i32) {
@@ -122,16 +166,16 @@ impl ShMemProvider for SysvShMemProvider {
     type ShMem = SysvShMem;
 
     fn new() -> Result<Self> {
-        Ok(SysvShMemProvider)
+        Ok(SysvShMemProvider::default())
     }
 
     fn new_shmem(&mut self, size: usize) -> Result<SysvShMem> {
-        SysvShMem::create(size)
+        SysvShMem::create_with(size, &self.options)
     }
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<SysvShMem> {
         match id {
-            ShMemId::SysV(shmid) => SysvShMem::open(shmid, size),
+            ShMemId::SysV(shmid) => SysvShMem::open_with(shmid, size, &self.options),
             other => Err(other.wrong_backend("sysv")),
         }
     }
