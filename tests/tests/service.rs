@@ -298,8 +298,16 @@ impl StrangerExe {
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let exe = dir.join("served-peer");
-        std::fs::copy(SERVED_PEER, &exe).unwrap();
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Copied by another process: were the copy written from here, a child
+        // that another test forks meanwhile would inherit the file open for
+        // writing, and running it would fail with ETXTBSY until that child execs.
+        let status = Command::new("install")
+            .args(["-m", "0755"])
+            .arg(SERVED_PEER)
+            .arg(&exe)
+            .status()
+            .unwrap();
+        assert!(status.success(), "copy served-peer to {}", exe.display());
         StrangerExe(exe)
     }
 
@@ -321,10 +329,10 @@ impl Drop for StrangerExe {
 
 #[test]
 fn a_client_of_another_user_is_refused() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run a process as another user");
-        return;
-    }
+    assert!(
+        is_root(),
+        "this test runs a process as another user and so needs root (CI runs as root)"
+    );
     let (service, name) = start_service();
     let mut provider = ServedShMemProvider::connect(&name).unwrap();
     let mine = provider.new_shmem(4096).unwrap();
@@ -364,10 +372,10 @@ fn a_client_of_another_user_is_refused() {
 
 #[test]
 fn a_service_of_another_user_is_not_used() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run a process as another user");
-        return;
-    }
+    assert!(
+        is_root(),
+        "this test runs a process as another user and so needs root (CI runs as root)"
+    );
     let name = ServiceName::new(&format!("shm-test-{}", nonce())).unwrap();
     let exe = StrangerExe::new();
     let mut theirs = exe

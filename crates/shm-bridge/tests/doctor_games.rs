@@ -47,7 +47,13 @@ fn doctor_finds_the_windows_side_and_says_what_is_missing() {
 
     // A copy of the binary far from any exe, and a tmpfs that is not one.
     let lonely = home.0.join("shm-bridge");
-    std::fs::copy(SHM_BRIDGE, &lonely).unwrap();
+    // Copied by another process, so that no child forked by a concurrent
+    // test inherits it open for writing (exec would fail with ETXTBSY).
+    let copied = Command::new("install")
+        .args(["-m", "0755", SHM_BRIDGE])
+        .arg(&lonely)
+        .status();
+    assert!(copied.unwrap().success());
     let (code, out, _) = wine::run(
         Command::new(&lonely)
             .args(["doctor", "--tmpfs", "/tmp"])

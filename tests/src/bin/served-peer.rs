@@ -207,6 +207,8 @@ mod unix {
         a[..FROM_PARENT.len()].copy_from_slice(FROM_PARENT);
         std::io::stdout().flush().map_err(s)?;
         provider.pre_fork().map_err(s)?;
+        // Taken before the fork: the parent may be gone before the child asks.
+        let parent = rustix::process::getpid();
         // SAFETY: the service thread holds no lock across a fork that the child
         // needs: the child reaches the service through its socket only.
         let pid = unsafe { libc::fork() };
@@ -271,9 +273,8 @@ mod unix {
             }
             return Ok(());
         }
-        let parent = rustix::process::getppid();
         let start = std::time::Instant::now();
-        while rustix::process::getppid() == parent {
+        while rustix::process::getppid() == Some(parent) {
             if start.elapsed().as_secs() > 20 {
                 return Err("the parent did not exit".into());
             }
