@@ -1,4 +1,272 @@
+//! Across processes: reopening a segment by id in another process, a round
+//! trip through one segment between two processes spinning on atomics, and
+//! create-and-free through the segment service. Each against LibAFL's
+//! provider of the same kind and, where there is one, the bare system calls.
+
 #[cfg(target_os = "linux")]
-fn main() {}
+criterion::criterion_main!(linux::benches);
+
 #[cfg(not(target_os = "linux"))]
 fn main() {}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use criterion::{BenchmarkId, Criterion};
+    use shm_benches::peer::Peer;
+    use shm_benches::{cpus, floor, pin_self, pingpong, touch, touch_raw};
+    use shmem::{
+        MemfdShMemProvider, PosixShMemProvider, ServedShMemProvider, ServiceName, ShMem,
+        ShMemProvider, ShMemService, SysvShMemProvider,
+    };
+    use shmem_providers::unix_shmem::memfd::MemfdShMemProvider as AflMemfd;
+    use shmem_providers::unix_shmem::{
+        MmapShMemProvider as AflPosix, UnixShMemProvider as AflSysv,
+    };
+    use shmem_providers::{ShMem as _, ShMemProvider as AflProvider};
+
+    const PEER: &str = env!("CARGO_BIN_EXE_bench-peer");
+    /// Size of the reopened segments.
+    const REOPEN_SIZE: usize = 64 << 10;
+
+    criterion::criterion_group! {
+        name = benches;
+        config = Criterion::default()
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        targets = reopen, roundtrip, served
+    }
+
+    fn peer(args: &[&str], cpu: Option<usize>) -> Peer {
+        Peer::spawn(Command::new(PEER).args(args), cpu)
+    }
+
+    /// One reopen benchmark: the peer maps the segment `iters` times and
+    /// reports how long that took.
+    fn bench_reopen(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        args: &[&str],
+    ) {
+        let mut p = peer(args, None);
+        g.bench_function(name, |b| b.iter_custom(|iters| p.timed(iters)));
+        p.finish();
+    }
+
+    fn reopen(c: &mut Criterion) {
+        let size = REOPEN_SIZE.to_string();
+        {
+            let mut g = c.benchmark_group("reopen-memfd");
+            let ours = MemfdShMemProvider::default()
+                .new_shmem(REOPEN_SIZE)
+                .expect("create");
+            bench_reopen(
+                &mut g,
+                "shmem",
+                &["reopen", "shmem", &ours.id().to_string(), &size],
+            );
+            // LibAFL's memfd is not close-on-exec: the peer inherits it, and
+            // its id (the descriptor number) is valid there.
+            let afl = AflMemfd::new()
+                .expect("LibAFL memfd")
+                .new_shmem(REOPEN_SIZE)
+                .expect("create");
+            bench_reopen(
+                &mut g,
+                "libafl",
+                &["reopen", "libafl-memfd", afl.id().as_str(), &size],
+            );
+            let bare = floor::Memfd::new(REOPEN_SIZE);
+            bench_reopen(
+                &mut g,
+                "floor",
+                &["reopen", "floor-file", &bare.path(), &size],
+            );
+            g.finish();
+        }
+        {
+            let mut g = c.benchmark_group("reopen-posix");
+            let ours = PosixShMemProvider::default()
+                .new_shmem(REOPEN_SIZE)
+                .expect("create");
+            bench_reopen(
+                &mut g,
+                "shmem",
+                &["reopen", "shmem", &ours.id().to_string(), &size],
+            );
+            let mut afl_provider = AflPosix::new().expect("LibAFL mmap provider");
+            let mut afl = afl_provider.new_shmem(REOPEN_SIZE).expect("create");
+            bench_reopen(
+                &mut g,
+                "libafl",
+                &["reopen", "libafl-posix", afl.id().as_str(), &size],
+            );
+            let path = ours.path().expect("a file on Linux");
+            bench_reopen(
+                &mut g,
+                "floor",
+                &["reopen", "floor-file", path.to_str().expect("UTF-8"), &size],
+            );
+            // LibAFL leaves its name behind: removed by hand.
+            let name = afl.filename_path().expect("a created segment has a name");
+            afl_provider.release_shmem(&mut afl);
+            drop(afl);
+            // SAFETY: LibAFL's names are NUL-terminated within the array.
+            unsafe { libc::shm_unlink(name.as_ptr().cast()) };
+            g.finish();
+        }
+        {
+            let mut g = c.benchmark_group("reopen-sysv");
+            let ours = SysvShMemProvider::default()
+                .new_shmem(REOPEN_SIZE)
+                .expect("create");
+            let shmid = ours.id().to_string();
+            bench_reopen(&mut g, "shmem", &["reopen", "shmem", &shmid, &size]);
+            let afl = AflSysv::new()
+                .expect("LibAFL SysV provider")
+                .new_shmem(REOPEN_SIZE)
+                .expect("create");
+            bench_reopen(
+                &mut g,
+                "libafl",
+                &["reopen", "libafl-sysv", afl.id().as_str(), &size],
+            );
+            bench_reopen(&mut g, "floor", &["reopen", "floor-sysv", &shmid, &size]);
+            g.finish();
+        }
+    }
+
+    /// Round trips against an echoing peer on the other core.
+    fn bench_round_trips(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        words: (&std::sync::atomic::AtomicU64, &std::sync::atomic::AtomicU64),
+        args: &[&str],
+    ) {
+        let (ping, pong) = words;
+        let (mine, theirs) = cpus();
+        let p = peer(args, Some(theirs));
+        pin_self(Some(mine));
+        let mut seq = pingpong::first_seq(pong);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| pingpong::round_trips_median(ping, pong, &mut seq, iters))
+        });
+        pingpong::quit(ping);
+        pin_self(None);
+        p.finish();
+    }
+
+    fn roundtrip(c: &mut Criterion) {
+        let mut g = c.benchmark_group("roundtrip");
+        let size = "4096";
+        {
+            let ours = MemfdShMemProvider::default()
+                .new_shmem(4096)
+                .expect("create");
+            bench_round_trips(
+                &mut g,
+                "shmem",
+                pingpong::shm_words(&ours),
+                &["echo", "shmem", &ours.id().to_string(), size],
+            );
+        }
+        {
+            let mut afl = AflMemfd::new()
+                .expect("LibAFL memfd")
+                .new_shmem(4096)
+                .expect("create");
+            let id = afl.id().to_string();
+            // SAFETY: a page-aligned mapping of 4096 bytes, reached only through
+            // atomics while the round trips run.
+            let words = unsafe { pingpong::words(afl.as_mut_ptr()) };
+            bench_round_trips(&mut g, "libafl", words, &["echo", "libafl", &id, size]);
+        }
+        {
+            let bare = floor::Memfd::new(4096);
+            // SAFETY: as above, for the mapping made by hand.
+            let words = unsafe { pingpong::words(bare.ptr) };
+            bench_round_trips(
+                &mut g,
+                "floor",
+                words,
+                &["echo", "floor", &bare.path(), size],
+            );
+        }
+        g.finish();
+    }
+
+    /// Waits until the service `name` answers (its process is starting).
+    fn connect(name: &ServiceName) -> ServedShMemProvider {
+        let start = Instant::now();
+        loop {
+            match ServedShMemProvider::connect(name) {
+                Ok(p) => return p,
+                Err(e) if start.elapsed() > Duration::from_secs(10) => {
+                    panic!("service {name}: {e}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
+    fn served(c: &mut Criterion) {
+        let mut g = c.benchmark_group("served");
+        let name =
+            ServiceName::new(&format!("shm-bench-{}", std::process::id())).expect("a service name");
+        let remote = peer(&["serve-shmem", name.as_str()], None);
+        let mut ours = connect(&name);
+        assert!(!ours.is_local(), "the service runs in the peer");
+        let local_name = ServiceName::new(&format!("shm-bench-local-{}", std::process::id()))
+            .expect("a service name");
+        let _local_service = ShMemService::start(&local_name).expect("start a service here");
+        let mut local = ServedShMemProvider::connect(&local_name).expect("connect");
+        assert!(local.is_local());
+        let libafl_service = peer(&["serve-libafl"], None);
+        // LibAFL's served provider over memfd, wrapped for reference counting
+        // as LibAFL's own StdServedShMemProvider is (which panics in its
+        // service on Linux: its mmap provider's ids are names, not fds).
+        let mut afl = shmem_providers::RcShMemProvider::<
+            shmem_providers::ServedShMemProvider<AflMemfd>,
+        >::new()
+        .expect("connect to LibAFL's service");
+        let mut memfd = MemfdShMemProvider::default();
+        for (size, label) in [(4 << 10, "4KiB"), (64 << 10, "64KiB")] {
+            g.bench_function(BenchmarkId::new("shmem", label), |b| {
+                b.iter(|| {
+                    let mem = ours.new_shmem(size).expect("create");
+                    touch(&mem, false);
+                    drop(mem);
+                })
+            });
+            g.bench_function(BenchmarkId::new("libafl", label), |b| {
+                b.iter(|| {
+                    let mut mem = afl.new_shmem(size).expect("create");
+                    // SAFETY: the mapping holds `size` bytes.
+                    unsafe { touch_raw(mem.as_mut_ptr(), size, false) };
+                    drop(mem);
+                })
+            });
+            g.bench_function(BenchmarkId::new("shmem-in-process", label), |b| {
+                b.iter(|| {
+                    let mem = local.new_shmem(size).expect("create");
+                    touch(&mem, false);
+                    drop(mem);
+                })
+            });
+            g.bench_function(BenchmarkId::new("memfd-unserved", label), |b| {
+                b.iter(|| {
+                    let mem = memfd.new_shmem(size).expect("create");
+                    touch(&mem, false);
+                    drop(mem);
+                })
+            });
+        }
+        g.finish();
+        drop(afl);
+        libafl_service.finish();
+        drop(ours);
+        drop(remote);
+    }
+}

@@ -158,14 +158,17 @@ pub fn sysv_reopen(shmid: libc::c_int) {
     sysv_detach(ptr);
 }
 
+/// `open` read-write, never through a symlink, except for `/proc/PID/fd/N`,
+/// which is one (a "magic" link to the descriptor's file), as the library
+/// does for each.
 fn open_rw(path: &CStr) -> libc::c_int {
-    // SAFETY: a NUL-terminated path; returns a descriptor or -1.
-    let fd = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        )
+    let nofollow = if path.to_bytes().starts_with(b"/proc/") {
+        0
+    } else {
+        libc::O_NOFOLLOW
     };
+    // SAFETY: a NUL-terminated path; returns a descriptor or -1.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | nofollow | libc::O_CLOEXEC) };
     check(fd >= 0, "open");
     fd
 }

@@ -49,33 +49,39 @@ pub fn touch(bytes: &shmem::ShBytes, every_page: bool) {
     }
 }
 
-/// Pins the calling thread to `cpu` (or, with `None`, lets it run anywhere
-/// again). Round trips between processes are measured with each process on a
-/// core of its own.
+/// Pins the calling thread to `cpu`, or with `None` gives it back the CPUs
+/// it had before the first pinning. Round trips between processes are
+/// measured with each process on a core of its own.
 pub fn pin_self(cpu: Option<usize>) {
-    set_affinity(0, cpu);
-}
-
-/// Sets the CPU affinity of thread `tid` (0: the caller).
-fn set_affinity(tid: libc::pid_t, cpu: Option<usize>) {
-    // SAFETY: `cpu_set_t` is plain old data; all zeroes is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for c in 0..cpus.max(cpu.map_or(0, |c| c + 1)) {
-        if cpu.is_none_or(|only| only == c) {
-            // SAFETY: `c` is below CPU_SETSIZE for any machine this runs on.
-            unsafe { libc::CPU_SET(c, &mut set) };
+    static ORIGINAL: std::sync::OnceLock<libc::cpu_set_t> = std::sync::OnceLock::new();
+    let original = ORIGINAL.get_or_init(|| {
+        // SAFETY: `cpu_set_t` is plain old data; all zeroes is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: fills a set we own, of the size given.
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+        set
+    });
+    let set = match cpu {
+        None => *original,
+        Some(cpu) => {
+            // SAFETY: as above.
+            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `cpu` is below CPU_SETSIZE on any machine this runs on.
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+            set
         }
-    }
+    };
     // SAFETY: passes a set we own and its exact size.
-    unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) };
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
 }
 
-/// The CPU the second process of a round trip runs on, and the one the
-/// benchmark's own process runs on: separate cores when there are two.
+/// The CPU the benchmark's own process runs on during a round trip, and
+/// the one the echoing process runs on: separate cores when there are two.
 pub fn cpus() -> (usize, usize) {
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (0, if n > 1 { 1 } else { 0 })
+    // Online CPUs, not this thread's share of them (which pinning changes).
+    // SAFETY: plain query.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    (0, if online > 1 { 1 } else { 0 })
 }
 
 /// Median of durations (sorts them).
