@@ -16,7 +16,7 @@ mod linux {
 
     use criterion::{BenchmarkId, Criterion};
     use shm_benches::peer::Peer;
-    use shm_benches::{cpus, floor, pin_self, pingpong, touch, touch_raw};
+    use shm_benches::{ROUNDS, cpus, floor, pin_self, pingpong, round_param, touch, touch_raw};
     use shmem::{
         MemfdShMemProvider, PosixShMemProvider, ServedShMemProvider, ServiceName, ShMem,
         ShMemProvider, ShMemService, SysvShMemProvider,
@@ -34,8 +34,8 @@ mod linux {
     criterion::criterion_group! {
         name = benches;
         config = Criterion::default()
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3));
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
         targets = reopen, roundtrip, served
     }
 
@@ -43,16 +43,25 @@ mod linux {
         Peer::spawn(Command::new(PEER).args(args), cpu)
     }
 
-    /// One reopen benchmark: the peer maps the segment `iters` times and
-    /// reports how long that took.
-    fn bench_reopen(
-        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-        name: &str,
-        args: &[&str],
-    ) {
-        let mut p = peer(args, None);
-        g.bench_function(name, |b| b.iter_custom(|iters| p.timed(iters)));
-        p.finish();
+    type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+    /// Reopen benchmarks, their contenders in turn: each peer maps its
+    /// segment `iters` times and reports how long that took.
+    fn bench_reopen(g: &mut Group<'_>, contenders: &[(&str, Vec<&str>)]) {
+        let mut peers: Vec<(&str, Peer)> = contenders
+            .iter()
+            .map(|(name, args)| (*name, peer(args, None)))
+            .collect();
+        for round in 1..=ROUNDS {
+            for (name, p) in &mut peers {
+                g.bench_function(BenchmarkId::new(*name, round_param("", round)), |b| {
+                    b.iter_custom(|iters| p.timed(iters))
+                });
+            }
+        }
+        for (_, p) in peers {
+            p.finish();
+        }
     }
 
     fn reopen(c: &mut Criterion) {
@@ -62,27 +71,25 @@ mod linux {
             let ours = MemfdShMemProvider::default()
                 .new_shmem(REOPEN_SIZE)
                 .expect("create");
-            bench_reopen(
-                &mut g,
-                "shmem",
-                &["reopen", "shmem", &ours.id().to_string(), &size],
-            );
-            // LibAFL's memfd is not close-on-exec: the peer inherits it, and
+            let ours_id = ours.id().to_string();
+            // LibAFL's memfd is not close-on-exec: the peers inherit it, and
             // its id (the descriptor number) is valid there.
             let afl = AflMemfd::new()
                 .expect("LibAFL memfd")
                 .new_shmem(REOPEN_SIZE)
                 .expect("create");
-            bench_reopen(
-                &mut g,
-                "libafl",
-                &["reopen", "libafl-memfd", afl.id().as_str(), &size],
-            );
             let bare = floor::Memfd::new(REOPEN_SIZE);
+            let bare_path = bare.path();
             bench_reopen(
                 &mut g,
-                "floor",
-                &["reopen", "floor-file", &bare.path(), &size],
+                &[
+                    ("shmem", vec!["reopen", "shmem", &ours_id, &size]),
+                    (
+                        "libafl",
+                        vec!["reopen", "libafl-memfd", afl.id().as_str(), &size],
+                    ),
+                    ("floor", vec!["reopen", "floor-file", &bare_path, &size]),
+                ],
             );
             g.finish();
         }
@@ -91,23 +98,23 @@ mod linux {
             let ours = PosixShMemProvider::default()
                 .new_shmem(REOPEN_SIZE)
                 .expect("create");
-            bench_reopen(
-                &mut g,
-                "shmem",
-                &["reopen", "shmem", &ours.id().to_string(), &size],
-            );
+            let ours_id = ours.id().to_string();
             let mut afl_provider = AflPosix::new().expect("LibAFL mmap provider");
             let mut afl = afl_provider.new_shmem(REOPEN_SIZE).expect("create");
-            bench_reopen(
-                &mut g,
-                "libafl",
-                &["reopen", "libafl-posix", afl.id().as_str(), &size],
-            );
             let path = ours.path().expect("a file on Linux");
             bench_reopen(
                 &mut g,
-                "floor",
-                &["reopen", "floor-file", path.to_str().expect("UTF-8"), &size],
+                &[
+                    ("shmem", vec!["reopen", "shmem", &ours_id, &size]),
+                    (
+                        "libafl",
+                        vec!["reopen", "libafl-posix", afl.id().as_str(), &size],
+                    ),
+                    (
+                        "floor",
+                        vec!["reopen", "floor-file", path.to_str().expect("UTF-8"), &size],
+                    ),
+                ],
             );
             // LibAFL leaves its name behind: removed by hand.
             let name = afl.filename_path().expect("a created segment has a name");
@@ -123,34 +130,40 @@ mod linux {
                 .new_shmem(REOPEN_SIZE)
                 .expect("create");
             let shmid = ours.id().to_string();
-            bench_reopen(&mut g, "shmem", &["reopen", "shmem", &shmid, &size]);
             let afl = AflSysv::new()
                 .expect("LibAFL SysV provider")
                 .new_shmem(REOPEN_SIZE)
                 .expect("create");
             bench_reopen(
                 &mut g,
-                "libafl",
-                &["reopen", "libafl-sysv", afl.id().as_str(), &size],
+                &[
+                    ("shmem", vec!["reopen", "shmem", &shmid, &size]),
+                    (
+                        "libafl",
+                        vec!["reopen", "libafl-sysv", afl.id().as_str(), &size],
+                    ),
+                    ("floor", vec!["reopen", "floor-sysv", &shmid, &size]),
+                ],
             );
-            bench_reopen(&mut g, "floor", &["reopen", "floor-sysv", &shmid, &size]);
             g.finish();
         }
     }
 
-    /// Round trips against an echoing peer on the other core.
+    /// Round trips against an echoing peer on the other core, which runs
+    /// for this one benchmark (only one may spin there at a time).
     fn bench_round_trips(
-        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        g: &mut Group<'_>,
         name: &str,
+        round: usize,
         words: (&std::sync::atomic::AtomicU64, &std::sync::atomic::AtomicU64),
         args: &[&str],
     ) {
         let (ping, pong) = words;
         let (mine, theirs) = cpus();
+        let mut seq = pingpong::reset(ping, pong);
         let p = peer(args, Some(theirs));
         pin_self(Some(mine));
-        let mut seq = pingpong::first_seq(pong);
-        g.bench_function(name, |b| {
+        g.bench_function(BenchmarkId::new(name, round_param("", round)), |b| {
             b.iter_custom(|iters| pingpong::round_trips_median(ping, pong, &mut seq, iters))
         });
         pingpong::quit(ping);
@@ -161,38 +174,29 @@ mod linux {
     fn roundtrip(c: &mut Criterion) {
         let mut g = c.benchmark_group("roundtrip");
         let size = "4096";
-        {
-            let ours = MemfdShMemProvider::default()
-                .new_shmem(4096)
-                .expect("create");
-            bench_round_trips(
-                &mut g,
-                "shmem",
-                pingpong::shm_words(&ours),
-                &["echo", "shmem", &ours.id().to_string(), size],
-            );
-        }
-        {
-            let mut afl = AflMemfd::new()
-                .expect("LibAFL memfd")
-                .new_shmem(4096)
-                .expect("create");
-            let id = afl.id().to_string();
-            // SAFETY: a page-aligned mapping of 4096 bytes, reached only through
-            // atomics while the round trips run.
-            let words = unsafe { pingpong::words(afl.as_mut_ptr()) };
-            bench_round_trips(&mut g, "libafl", words, &["echo", "libafl", &id, size]);
-        }
-        {
-            let bare = floor::Memfd::new(4096);
-            // SAFETY: as above, for the mapping made by hand.
-            let words = unsafe { pingpong::words(bare.ptr) };
-            bench_round_trips(
-                &mut g,
-                "floor",
-                words,
-                &["echo", "floor", &bare.path(), size],
-            );
+        let ours = MemfdShMemProvider::default()
+            .new_shmem(4096)
+            .expect("create");
+        let ours_id = ours.id().to_string();
+        let mut afl = AflMemfd::new()
+            .expect("LibAFL memfd")
+            .new_shmem(4096)
+            .expect("create");
+        let afl_id = afl.id().to_string();
+        // SAFETY: a page-aligned mapping of 4096 bytes, reached only through
+        // atomics while the round trips run.
+        let afl_words = unsafe { pingpong::words(afl.as_mut_ptr()) };
+        let bare = floor::Memfd::new(4096);
+        // SAFETY: as above, for the mapping made by hand.
+        let bare_words = unsafe { pingpong::words(bare.ptr) };
+        let bare_path = bare.path();
+        for round in 1..=ROUNDS {
+            let args = ["echo", "shmem", &ours_id, size];
+            bench_round_trips(&mut g, "shmem", round, pingpong::shm_words(&ours), &args);
+            let args = ["echo", "libafl", &afl_id, size];
+            bench_round_trips(&mut g, "libafl", round, afl_words, &args);
+            let args = ["echo", "floor", &bare_path, size];
+            bench_round_trips(&mut g, "floor", round, bare_words, &args);
         }
         g.finish();
     }
@@ -233,35 +237,38 @@ mod linux {
         .expect("connect to LibAFL's service");
         let mut memfd = MemfdShMemProvider::default();
         for (size, label) in [(4 << 10, "4KiB"), (64 << 10, "64KiB")] {
-            g.bench_function(BenchmarkId::new("shmem", label), |b| {
-                b.iter(|| {
-                    let mem = ours.new_shmem(size).expect("create");
-                    touch(&mem, false);
-                    drop(mem);
-                })
-            });
-            g.bench_function(BenchmarkId::new("libafl", label), |b| {
-                b.iter(|| {
-                    let mut mem = afl.new_shmem(size).expect("create");
-                    // SAFETY: the mapping holds `size` bytes.
-                    unsafe { touch_raw(mem.as_mut_ptr(), size, false) };
-                    drop(mem);
-                })
-            });
-            g.bench_function(BenchmarkId::new("shmem-in-process", label), |b| {
-                b.iter(|| {
-                    let mem = local.new_shmem(size).expect("create");
-                    touch(&mem, false);
-                    drop(mem);
-                })
-            });
-            g.bench_function(BenchmarkId::new("memfd-unserved", label), |b| {
-                b.iter(|| {
-                    let mem = memfd.new_shmem(size).expect("create");
-                    touch(&mem, false);
-                    drop(mem);
-                })
-            });
+            for round in 1..=ROUNDS {
+                let label = &round_param(label, round);
+                g.bench_function(BenchmarkId::new("shmem", label), |b| {
+                    b.iter(|| {
+                        let mem = ours.new_shmem(size).expect("create");
+                        touch(&mem, false);
+                        drop(mem);
+                    })
+                });
+                g.bench_function(BenchmarkId::new("libafl", label), |b| {
+                    b.iter(|| {
+                        let mut mem = afl.new_shmem(size).expect("create");
+                        // SAFETY: the mapping holds `size` bytes.
+                        unsafe { touch_raw(mem.as_mut_ptr(), size, false) };
+                        drop(mem);
+                    })
+                });
+                g.bench_function(BenchmarkId::new("shmem-in-process", label), |b| {
+                    b.iter(|| {
+                        let mem = local.new_shmem(size).expect("create");
+                        touch(&mem, false);
+                        drop(mem);
+                    })
+                });
+                g.bench_function(BenchmarkId::new("memfd-unserved", label), |b| {
+                    b.iter(|| {
+                        let mem = memfd.new_shmem(size).expect("create");
+                        touch(&mem, false);
+                        drop(mem);
+                    })
+                });
+            }
         }
         g.finish();
         drop(afl);

@@ -14,6 +14,23 @@ pub mod results;
 
 use std::time::Duration;
 
+/// How many times each comparison is measured in one run, its contenders
+/// in turn (A B C, A B C, ...): on a shared 2-core virtual machine the
+/// speed drifts by 10 % and more over seconds, so contenders measured side
+/// by side, and ratios taken round by round, are what compare fairly.
+/// Each round is a benchmark of its own, `GROUP/NAME/PARAM/rN`.
+pub const ROUNDS: usize = 3;
+
+/// The parameter of round `round` (from 1) of a benchmark: `PARAM/rN`, or
+/// `rN` without one.
+pub fn round_param(param: &str, round: usize) -> String {
+    if param.is_empty() {
+        format!("r{round}")
+    } else {
+        format!("{param}/r{round}")
+    }
+}
+
 /// The page size the touch loops step by.
 pub const PAGE: usize = 4096;
 
@@ -75,6 +92,26 @@ pub fn pin_self(cpu: Option<usize>) {
     unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
 }
 
+/// Makes `cmd`'s process (and, through `exec`, whatever it becomes: Wine
+/// execs its loader) start on `cpu` only (any CPU with `None`), and die
+/// with the benchmark.
+pub fn pin_command(cmd: &mut std::process::Command, cpu: Option<usize>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and makes
+    // only async-signal-safe system calls (sched_setaffinity, prctl).
+    unsafe {
+        cmd.pre_exec(move || {
+            if let Some(cpu) = cpu {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        })
+    };
+}
+
 /// The CPU the benchmark's own process runs on during a round trip, and
 /// the one the echoing process runs on: separate cores when there are two.
 pub fn cpus() -> (usize, usize) {
@@ -82,6 +119,34 @@ pub fn cpus() -> (usize, usize) {
     // SAFETY: plain query.
     let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     (0, if online > 1 { 1 } else { 0 })
+}
+
+/// Bytes of HugeTLB pages free in the pool (free less reserved).
+pub fn huge_pages_free() -> usize {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let get = |key: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    get("HugePages_Free").saturating_sub(get("HugePages_Rsvd")) * get("Hugepagesize") * 1024
+}
+
+/// The setting of `/sys/kernel/mm/transparent_hugepage/shmem_enabled`
+/// (the bracketed word), if the kernel has one.
+pub fn thp_shmem_setting() -> Option<String> {
+    let text = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/shmem_enabled").ok()?;
+    let start = text.find('[')? + 1;
+    let end = start + text[start..].find(']')?;
+    Some(text[start..end].to_owned())
+}
+
+/// Whether memfd and SysV segments that ask for transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`) can get them.
+pub fn thp_for_shmem() -> bool {
+    thp_shmem_setting()
+        .is_some_and(|s| matches!(s.as_str(), "advise" | "always" | "within_size" | "force"))
 }
 
 /// Median of durations (sorts them).

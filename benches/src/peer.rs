@@ -3,7 +3,6 @@
 //! stdin and stdout.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -19,19 +18,7 @@ impl Peer {
     /// Starts `cmd` on `cpu` (any CPU with `None`), dying with its parent,
     /// and waits for its `ready` line.
     pub fn spawn(cmd: &mut Command, cpu: Option<usize>) -> Peer {
-        // SAFETY: the closure runs in the child between fork and exec and makes
-        // only async-signal-safe system calls (sched_setaffinity, prctl).
-        unsafe {
-            cmd.pre_exec(move || {
-                if let Some(cpu) = cpu {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(cpu, &mut set);
-                    libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
-                }
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            })
-        };
+        crate::pin_command(cmd, cpu);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

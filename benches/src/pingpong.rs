@@ -17,19 +17,34 @@ pub const PING: usize = 0;
 pub const PONG: usize = 8;
 /// Written to ping: the echoing side stops.
 pub const QUIT: u64 = u64::MAX;
+/// How long a batch of round trips may take before the echoing side is
+/// taken for gone.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Smallest segment the ping-pong fits in.
 pub const MIN_SIZE: usize = 128;
 
 /// The measuring side: `iters` round trips, each a new number written to
 /// `ping` and waited for in `pong`. `seq` carries on between calls; start
-/// it at [`first_seq`].
+/// it at [`reset`].
 pub fn round_trips(ping: &AtomicU64, pong: &AtomicU64, seq: &mut u64, iters: u64) -> Duration {
     let start = Instant::now();
     for _ in 0..iters {
         *seq += 1;
         let s = *seq;
         ping.store(s, Ordering::Release);
-        while pong.load(Ordering::Acquire) != s {}
+        let mut spins: u32 = 0;
+        while pong.load(Ordering::Acquire) != s {
+            // Now and then (every 16 M spins, tens of ms), make sure the
+            // echoing side is still there rather than spin forever.
+            spins = spins.wrapping_add(1);
+            if spins & 0xff_ffff == 0 {
+                assert!(
+                    start.elapsed() < ECHO_TIMEOUT,
+                    "no echo of {s} within {ECHO_TIMEOUT:?}: has the echoing side ended?"
+                );
+            }
+        }
     }
     start.elapsed()
 }
@@ -76,9 +91,13 @@ pub fn echo(ping: &AtomicU64, pong: &AtomicU64) {
     }
 }
 
-/// Where a measuring side starts counting: past whatever was echoed before.
-pub fn first_seq(pong: &AtomicU64) -> u64 {
-    pong.load(Ordering::Acquire)
+/// Readies a segment for the next echoing side, before it starts: ping
+/// set back to the last echo (a [`QUIT`] left by the last round would end
+/// the next echo at once). Returns where the measuring side counts from.
+pub fn reset(ping: &AtomicU64, pong: &AtomicU64) -> u64 {
+    let last = pong.load(Ordering::Acquire);
+    ping.store(last, Ordering::Release);
+    last
 }
 
 /// Tells the echoing side to stop.

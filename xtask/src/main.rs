@@ -9,6 +9,11 @@
 //!   or a SysV segment behind.
 //! - `demo`: setup, build, and run `shm-bridge demo`.
 //! - `install [--prefix DIR]`: builds release binaries and installs them.
+//! - `bench [--runs N] [--huge-pages]`: builds the Windows side for
+//!   release, runs every benchmark N times (3 by default) and prints the
+//!   report of BENCHMARKS.md; `--huge-pages` (root) reserves 64 MiB of
+//!   HugeTLB pages and lets shared memory ask for transparent huge pages
+//!   for the run, and puts both settings back after.
 
 use std::collections::BTreeSet;
 use std::env;
@@ -52,8 +57,9 @@ fn run() -> Result<()> {
                 .context("usage: cargo xtask fuzz [SECONDS per target]")?,
         ),
         ["install", rest @ ..] => install(rest),
+        ["bench", rest @ ..] => bench(rest),
         _ => bail!(
-            "usage: cargo xtask <setup | build-windows | test | lint | fuzz [SECONDS] | demo | install [--prefix DIR]>"
+            "usage: cargo xtask <setup | build-windows | test | lint | fuzz [SECONDS] | demo | install [--prefix DIR] | bench [--runs N] [--huge-pages]>"
         ),
     }
 }
@@ -413,6 +419,112 @@ fn demo(rest: &[&str]) -> Result<()> {
     .arg(&windows_dir)
     .args(rest);
     run_cmd(&mut run)
+}
+
+/// The benchmarks (`benches/`, see BENCHMARKS.md), `runs` times over, then
+/// their report. Not part of `test`: they take minutes and want a quiet
+/// machine.
+fn bench(rest: &[&str]) -> Result<()> {
+    let mut runs = 3;
+    let mut huge_pages = false;
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match *arg {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n: &usize| n > 0)
+                    .context("usage: cargo xtask bench [--runs N] [--huge-pages]")?;
+            }
+            "--huge-pages" => huge_pages = true,
+            other => bail!(
+                "unknown argument {other}; usage: cargo xtask bench [--runs N] [--huge-pages]"
+            ),
+        }
+    }
+    setup(false)?;
+    let windows_dir = build_windows(true)?;
+    run_cmd(cargo().args(["bench", "-p", "shm-benches", "--no-run"]))?;
+    let _settings = if huge_pages {
+        Some(HugePageSettings::apply()?)
+    } else {
+        None
+    };
+    let names: Vec<String> = (1..=runs).map(|i| format!("run{i}")).collect();
+    for name in &names {
+        // This run's extra measurements start afresh.
+        let _ = std::fs::remove_file(target_dir().join("shm-bench").join(format!("{name}.jsonl")));
+        let mut bench = cargo();
+        bench
+            .args(["bench", "-p", "shm-benches", "--", "--save-baseline", name])
+            .env("SHM_BENCH_RUN", name)
+            .env("SHM_BRIDGE_WIN_DIR", &windows_dir)
+            .env("WINEDEBUG", "-all");
+        run_cmd(&mut bench)?;
+    }
+    run_cmd(
+        cargo()
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "shm-benches",
+                "--bin",
+                "bench-report",
+                "--",
+            ])
+            .args(&names),
+    )
+}
+
+/// HugeTLB pages and transparent huge pages for shared memory, set for the
+/// benchmarks and put back as they were on drop.
+struct HugePageSettings {
+    pages: String,
+    shmem_enabled: Option<String>,
+}
+
+const NR_HUGEPAGES: &str = "/proc/sys/vm/nr_hugepages";
+const SHMEM_ENABLED: &str = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+
+impl HugePageSettings {
+    fn apply() -> Result<HugePageSettings> {
+        if !is_root() {
+            bail!("--huge-pages changes {NR_HUGEPAGES} and {SHMEM_ENABLED}: run as root");
+        }
+        let pages = std::fs::read_to_string(NR_HUGEPAGES)?.trim().to_owned();
+        let shmem_enabled = std::fs::read_to_string(SHMEM_ENABLED).ok().and_then(|s| {
+            let start = s.find('[')? + 1;
+            Some(s[start..start + s[start..].find(']')?].to_owned())
+        });
+        let settings = HugePageSettings {
+            pages,
+            shmem_enabled,
+        };
+        // 32 pages of 2 MiB: the 16 MiB segments and room to spare.
+        std::fs::write(NR_HUGEPAGES, "32").context(NR_HUGEPAGES)?;
+        if settings.shmem_enabled.is_some() {
+            std::fs::write(SHMEM_ENABLED, "advise").context(SHMEM_ENABLED)?;
+        }
+        eprintln!("xtask: {NR_HUGEPAGES} = 32, {SHMEM_ENABLED} = advise for the benchmarks");
+        Ok(settings)
+    }
+}
+
+impl Drop for HugePageSettings {
+    fn drop(&mut self) {
+        let _ = std::fs::write(NR_HUGEPAGES, &self.pages);
+        if let Some(old) = &self.shmem_enabled {
+            let _ = std::fs::write(SHMEM_ENABLED, old);
+        }
+        eprintln!(
+            "xtask: {NR_HUGEPAGES} = {}, {SHMEM_ENABLED} = {} again",
+            self.pages,
+            self.shmem_enabled.as_deref().unwrap_or("(absent)")
+        );
+    }
 }
 
 fn install(rest: &[&str]) -> Result<()> {

@@ -8,6 +8,8 @@
 //! ```text
 //! sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]
 //! sim-standin acc [--exit-code N] [--seconds S]
+//! sim-standin pingpong --map NAME --size BYTES
+//! sim-standin empty
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
@@ -20,6 +22,12 @@
 //! `acc::synthetic::RATE_HZ` with the values of `acc::synthetic`, which are
 //! a pure function of the packet id so that readers can check what they
 //! decoded.
+//!
+//! `pingpong` is the Windows side of the bridge's round-trip benchmark
+//! (`benches/`): it spins on the `u64` at 0 and copies every new value to
+//! the `u64` at 8, with no sleep and no system call, until the value is
+//! `u64::MAX`. `empty` prints `ready` and exits: Wine's own start-up, which
+//! the benchmark of the bridge's start-up is measured against.
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -48,7 +56,13 @@ mod standin {
     };
 
     const USAGE: &str = "usage: sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]\n       \
-                         sim-standin acc [--exit-code N] [--seconds S]";
+                         sim-standin acc [--exit-code N] [--seconds S]\n       \
+                         sim-standin pingpong --map NAME --size BYTES\n       \
+                         sim-standin empty";
+
+    /// The offsets of the ping-pong page: the benchmark's number, the echo.
+    const PING: usize = 0;
+    const PONG: usize = 8;
 
     /// The offsets of the counter page.
     const COUNTER: usize = 0;
@@ -72,6 +86,8 @@ mod standin {
     enum Mode {
         Counter,
         Acc,
+        Pingpong,
+        Empty,
     }
 
     struct Options {
@@ -97,6 +113,8 @@ mod standin {
         let mode = match mode.as_str() {
             "counter" => Mode::Counter,
             "acc" => Mode::Acc,
+            "pingpong" => Mode::Pingpong,
+            "empty" => Mode::Empty,
             _ => return Err(format!("unknown mode {mode:?}\n{USAGE}")),
         };
         let mut o = Options {
@@ -115,8 +133,8 @@ mod standin {
                     .map_err(|e| format!("{flag} {value}: {e}"))
             };
             match (flag.as_str(), &o.mode) {
-                ("--map", Mode::Counter) => o.map = value.clone(),
-                ("--size", Mode::Counter) => o.size = number()? as usize,
+                ("--map", Mode::Counter | Mode::Pingpong) => o.map = value.clone(),
+                ("--size", Mode::Counter | Mode::Pingpong) => o.size = number()? as usize,
                 ("--exit-code", _) => {
                     o.exit_code = u8::try_from(number()?)
                         .map_err(|_| format!("{flag} {value}: at most 255"))?
@@ -138,6 +156,12 @@ mod standin {
                 "--map and a --size of at least {PAGE_LEN} are needed"
             ));
         }
+        if o.mode == Mode::Pingpong && (o.map.is_empty() || o.size < PONG + 8) {
+            return Err(format!(
+                "--map and a --size of at least {} are needed",
+                PONG + 8
+            ));
+        }
         Ok(o)
     }
 
@@ -146,6 +170,8 @@ mod standin {
         match o.mode {
             Mode::Counter => counter(&o)?,
             Mode::Acc => acc_session(&o)?,
+            Mode::Pingpong => pingpong(&o)?,
+            Mode::Empty => println!("ready"),
         }
         Ok(ExitCode::from(o.exit_code))
     }
@@ -232,6 +258,28 @@ mod standin {
             std::thread::sleep(Duration::from_millis(10));
         }
         Ok(())
+    }
+
+    /// Echoes every new number at PING into PONG, spinning, until `u64::MAX`.
+    fn pingpong(o: &Options) -> Result<(), String> {
+        let page = game_mapping(&o.map, o.size)?;
+        let atomic64 = |at| {
+            page.atomic::<AtomicU64>(at)
+                .map_err(|e| format!("{}: {e}", o.map))
+        };
+        let (ping, pong) = (atomic64(PING)?, atomic64(PONG)?);
+        println!("echoing");
+        let mut last = pong.load(Ordering::Acquire);
+        loop {
+            let now = ping.load(Ordering::Acquire);
+            if now != last {
+                if now == u64::MAX {
+                    return Ok(());
+                }
+                pong.store(now, Ordering::Release);
+                last = now;
+            }
+        }
     }
 
     /// Dies of an access violation (a write to address 0), as a crashing game does.
