@@ -59,6 +59,14 @@ mod linux {
                 g.sampling_mode(SamplingMode::Auto).sample_size(100);
             }
             let mut all = contenders(size, every_page);
+            // A warm-up of every contender first, unrecorded: the first of
+            // a fresh process otherwise pays for caches the others find filled.
+            for (_, cycle) in &mut all {
+                let start = std::time::Instant::now();
+                while start.elapsed() < Duration::from_millis(200) {
+                    cycle();
+                }
+            }
             for round in 1..=ROUNDS {
                 for (name, cycle) in &mut all {
                     g.bench_function(BenchmarkId::new(*name, round_param(label, round)), |b| {
