@@ -231,7 +231,7 @@ mod report {
             runs.join(", "),
             shm_benches::ROUNDS
         );
-        let _ = writeln!(t.out, "{}", machine());
+        let _ = writeln!(t.out, "{}\n", machine());
 
         let _ = writeln!(t.out, "### The library against LibAFL and the floor\n");
         t.header(&[
