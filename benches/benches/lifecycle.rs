@@ -94,6 +94,23 @@ mod linux {
         )
     }
 
+    /// LibAFL's provider of the same backend, where its drop frees all.
+    fn theirs<P: AflProvider + 'static>(
+        mut provider: P,
+        size: usize,
+        every_page: bool,
+    ) -> Contender {
+        (
+            "libafl",
+            Box::new(move || {
+                let mut mem = provider.new_shmem(size).expect("create");
+                // SAFETY: LibAFL's segment maps (or attaches) `size` bytes.
+                unsafe { touch_raw(mem.as_mut_ptr(), size, every_page) };
+                drop(mem);
+            }),
+        )
+    }
+
     /// The huge page contenders, for the large size, where the system has them.
     fn huge<P: ShMemProvider + 'static>(
         all: &mut Vec<Contender>,
@@ -114,18 +131,10 @@ mod linux {
 
     fn memfd(c: &mut Criterion) {
         compare(c, "lifecycle-memfd", |size, every_page| {
-            let mut afl = AflMemfd::new().expect("LibAFL memfd");
+            let afl = AflMemfd::new().expect("LibAFL memfd");
             let mut all: Vec<Contender> = vec![
                 ours("shmem", MemfdShMemProvider::default(), size, every_page),
-                (
-                    "libafl",
-                    Box::new(move || {
-                        let mut mem = afl.new_shmem(size).expect("create");
-                        // SAFETY: the mapping holds `size` bytes.
-                        unsafe { touch_raw(mem.as_mut_ptr(), size, every_page) };
-                        drop(mem);
-                    }),
-                ),
+                theirs(afl, size, every_page),
                 (
                     "floor",
                     Box::new(move || floor::memfd_cycle(size, every_page, false)),
@@ -189,18 +198,10 @@ mod linux {
 
     fn sysv(c: &mut Criterion) {
         compare(c, "lifecycle-sysv", |size, every_page| {
-            let mut afl = AflSysv::new().expect("LibAFL SysV provider");
+            let afl = AflSysv::new().expect("LibAFL SysV provider");
             let mut all: Vec<Contender> = vec![
                 ours("shmem", SysvShMemProvider::default(), size, every_page),
-                (
-                    "libafl",
-                    Box::new(move || {
-                        let mut mem = afl.new_shmem(size).expect("create");
-                        // SAFETY: the attachment holds `size` bytes.
-                        unsafe { touch_raw(mem.as_mut_ptr(), size, every_page) };
-                        drop(mem);
-                    }),
-                ),
+                theirs(afl, size, every_page),
                 (
                     "floor",
                     Box::new(move || floor::sysv_cycle(size, every_page)),
