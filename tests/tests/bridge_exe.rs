@@ -297,7 +297,10 @@ fn bad_input_gets_a_clear_message_a_failure_code_and_creates_nothing() {
         (&["-m", "a", "a", "-s", "1", "2"], "same mapping"),
         (&["-m", "a", "Global\\a", "-s", "1", "2"], "same mapping"),
         (&["-m", "a"], "give --size"),
-        (&["--game", "Gran Turismo 7"], "unknown game"),
+        (
+            &["--game", "Gran Turismo 7"],
+            "`shm-bridge.exe --list-games` shows the known titles",
+        ),
         (&["-m"], "a value is required"),
         (&["-m", "a", "-s"], "a value is required"),
         (&["--game"], "a value is required"),

@@ -76,9 +76,15 @@ pub enum PresetError {
         problem: String,
     },
     /// No title, alias or app id matches.
-    #[error("unknown game {0:?}; `--list-games` shows the known titles, or give --map and --size")]
+    #[error("unknown game {0:?}; {LIST_GAMES} shows the known titles, or give --map and --size")]
     Unknown(String),
 }
+
+/// How this side of the program lists the titles it knows.
+#[cfg(windows)]
+const LIST_GAMES: &str = "`shm-bridge.exe --list-games`";
+#[cfg(not(windows))]
+const LIST_GAMES: &str = "`shm-bridge games`";
 
 impl Presets {
     /// The table that ships with shm-bridge.

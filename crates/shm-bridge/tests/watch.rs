@@ -335,7 +335,7 @@ fn bad_input_gets_a_clear_message_and_a_failure_code() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["--game", "Gran Turismo 7"],
-            "unknown game \"Gran Turismo 7\"",
+            "unknown game \"Gran Turismo 7\"; `shm-bridge games` shows the known titles",
         ),
         (&["--map", "a/b"], "--map \"a/b\""),
         (&["--map", "x..y"], "'..'"),
