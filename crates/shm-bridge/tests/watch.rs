@@ -268,6 +268,50 @@ fn acc_pages_written_by_a_linux_program_decode_by_name() {
 }
 
 #[test]
+fn without_a_title_watch_finds_the_bridged_one() {
+    let dir = ShmDir::new();
+    let page_of =
+        |name: &str, size: usize| PosixShMem::create_in(&dir.path, name, size, 0o600).unwrap();
+    let physics = page_of(acc::PHYSICS, 2048);
+    let mut bytes = vec![0; 2048];
+    acc::synthetic::physics(77).encode(&mut bytes);
+    physics.copy_from_slice(&bytes);
+    let _graphics = page_of(acc::GRAPHICS, 2048);
+    let _statics = page_of(acc::STATIC, 2048);
+    let found = || watch(&["--tmpfs", &dir.arg(), "--once", "--json"]);
+
+    // ACC, AC EVO and AC Rally have the same three pages: all are named.
+    let (code, out, err) = found();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(
+            "Watching Assetto Corsa Competizione / Assetto Corsa EVO / Assetto Corsa Rally"
+        ),
+        "{err}"
+    );
+    let sample: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        page::<Physics>(&sample, "physics"),
+        acc::synthetic::physics(77)
+    );
+
+    // AC's fourth page makes it AC's.
+    let crewchief = page_of("acpmf_crewchief", 16000);
+    let (code, _, err) = found();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("Watching Assetto Corsa: "), "{err}");
+    drop(crewchief);
+
+    // Two titles with different pages bridged at once: the user picks.
+    let _r3e = page_of("$R3E", 64000);
+    let (code, out, err) = found();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(err.contains("fit several titles"), "{err}");
+    assert!(err.contains("RaceRoom Racing Experience"), "{err}");
+    assert!(err.contains("give --game TITLE"), "{err}");
+}
+
+#[test]
 fn raw_titles_show_their_bytes_in_hex_and_whether_they_change() {
     let dir = ShmDir::new();
     let still = PosixShMem::create_in(&dir.path, "still", 40, 0o600).unwrap();
@@ -339,7 +383,7 @@ fn bad_input_gets_a_clear_message_and_a_failure_code() {
         ),
         (&["--map", "a/b"], "--map \"a/b\""),
         (&["--map", "x..y"], "'..'"),
-        (&[], "Give --game TITLE"),
+        (&[], "No known title's mappings are in"),
         (&["--map", "a", "--size", "10"], "drop --size"),
         (
             &["--game", "acc", "--seconds=-1"],

@@ -23,7 +23,8 @@ pub enum Command {
     /// Lists the bridged files in the tmpfs: size, who maps them, whether
     /// they are being written.
     List(ListArgs),
-    /// Shows a title's live telemetry, decoded (raw bytes for unknown layouts).
+    /// Shows a title's live telemetry, decoded (raw bytes for unknown layouts);
+    /// without --game or --map, the title whose mappings are bridged now.
     Watch(WatchArgs),
     /// Removes files a bridge left behind (it was killed); keeps files that
     /// a live process still maps, unless --force.

@@ -6,7 +6,7 @@
 //! - `--json` alone: one JSON object per line, ten a second;
 //! - anything else (a pipe, a CI log): a one-line text summary, four a second.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -21,6 +21,8 @@ use crate::linux::cli::WatchArgs;
 use crate::linux::maps;
 use crate::linux::telemetry::{RawPage, Sample, Telemetry};
 use crate::linux::tui;
+use crate::presets::{Preset, Presets};
+use crate::spec::MapSpec;
 
 /// Lines a second of the plain text summary.
 const PLAIN_PERIOD: Duration = Duration::from_millis(250);
@@ -50,16 +52,33 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
     if !args.maps.sizes.is_empty() {
         bail!("watch maps each file whole: drop --size");
     }
-    let specs = maps::resolve(&args.maps, &presets)?.context(
-        "which telemetry? Give --game TITLE (`shm-bridge games` lists them) or --map NAME",
-    )?;
-    let title = match &args.maps.game {
-        Some(game) => presets.find(game)?.title.clone(),
-        None => specs
-            .iter()
-            .map(|s| s.name.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+    let dir = &args.common.tmpfs;
+    let meta = std::fs::metadata(dir)
+        .with_context(|| format!("--tmpfs {}: cannot read it", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("--tmpfs {} is not a directory", dir.display());
+    }
+    let (specs, title, game) = match maps::resolve(&args.maps, &presets)? {
+        Some(specs) => {
+            let title = match &args.maps.game {
+                Some(game) => presets.find(game)?.title.clone(),
+                None => specs
+                    .iter()
+                    .map(|s| s.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            (specs, title, args.maps.game.clone())
+        }
+        None => {
+            let found = detect(&presets, dir)?;
+            eprintln!(
+                "Watching {}: its mappings are in {} (--game TITLE to pick another).",
+                found.title,
+                dir.display()
+            );
+            (found.specs, found.title, found.game)
+        }
     };
     let seconds = match args.seconds {
         Some(s) if !(s.is_finite() && s >= 0.0) => {
@@ -67,15 +86,9 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
         }
         other => other,
     };
-    let dir = &args.common.tmpfs;
-    let meta = std::fs::metadata(dir)
-        .with_context(|| format!("--tmpfs {}: cannot read it", dir.display()))?;
-    if !meta.is_dir() {
-        bail!("--tmpfs {} is not a directory", dir.display());
-    }
     let target = Target {
         title,
-        game: args.maps.game.clone(),
+        game,
         deadline: seconds.map(|s| Instant::now() + Duration::from_secs_f64(s)),
         seconds,
     };
@@ -110,6 +123,68 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
         Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(e),
     }
+}
+
+/// What `watch` without `--game` or `--map` found bridged.
+struct Detected {
+    specs: Vec<MapSpec>,
+    /// The title, or the titles that share these mappings ("A / B").
+    title: String,
+    /// The title for `launch --game`, when only one fits.
+    game: Option<String>,
+}
+
+/// The known title whose mappings are all in `dir` now. When one title's
+/// mappings include another's (AC's four hold ACC's three), the one with
+/// more is meant; two titles with different mappings are for the user to
+/// pick between; titles with the very same mappings (ACC, AC EVO and AC
+/// Rally) decode alike, so any of them will do and all are named.
+fn detect(presets: &Presets, dir: &Path) -> Result<Detected> {
+    let present = |spec: &MapSpec| {
+        std::fs::symlink_metadata(dir.join(spec.file_name())).is_ok_and(|m| m.is_file())
+    };
+    let names = |specs: &[MapSpec]| -> BTreeSet<String> {
+        specs.iter().map(|s| s.file_name().to_owned()).collect()
+    };
+    let fits: Vec<(&Preset, Vec<MapSpec>, BTreeSet<String>)> = presets
+        .games()
+        .iter()
+        .filter_map(|game| game.specs().ok().map(|specs| (game, specs)))
+        .filter(|(_, specs)| !specs.is_empty() && specs.iter().all(present))
+        .map(|(game, specs)| {
+            let set = names(&specs);
+            (game, specs, set)
+        })
+        .collect();
+    // A title whose mappings are a part of another's present ones is not meant.
+    let fits: Vec<_> = fits
+        .iter()
+        .filter(|(_, _, set)| {
+            !fits
+                .iter()
+                .any(|(_, _, other)| set.is_subset(other) && set != other)
+        })
+        .collect();
+    let Some((_, first, first_set)) = fits.first() else {
+        bail!(
+            "which telemetry? No known title's mappings are in {} now; give --game TITLE \
+             (`shm-bridge games` lists them) or --map NAME",
+            dir.display()
+        );
+    };
+    let titles: Vec<&str> = fits.iter().map(|(g, _, _)| g.title.as_str()).collect();
+    if fits.iter().any(|(_, _, set)| set != first_set) {
+        bail!(
+            "which telemetry? The mappings in {} fit several titles ({}); give --game TITLE",
+            dir.display(),
+            titles.join(", ")
+        );
+    }
+    Ok(Detected {
+        specs: first.clone(),
+        title: titles.join(" / "),
+        game: (titles.len() == 1).then(|| titles[0].to_owned()),
+    })
 }
 
 /// A timed watch that never found a mapping fails: whoever ran it (the
