@@ -16,7 +16,9 @@ mod linux {
 
     use criterion::{BenchmarkId, Criterion};
     use shm_benches::peer::Peer;
-    use shm_benches::{ROUNDS, cpus, floor, pin_self, pingpong, round_param, touch, touch_raw};
+    use shm_benches::{
+        ROUNDS, cpus, floor, median_f64, pin_self, pingpong, results, round_param, touch, touch_raw,
+    };
     use shmem::{
         MemfdShMemProvider, PosixShMemProvider, ServedShMemProvider, ServiceName, ShMem,
         ShMemProvider, ShMemService, SysvShMemProvider,
@@ -47,7 +49,7 @@ mod linux {
 
     /// Reopen benchmarks, their contenders in turn: each peer maps its
     /// segment `iters` times and reports how long that took.
-    fn bench_reopen(g: &mut Group<'_>, contenders: &[(&str, Vec<&str>)]) {
+    fn bench_reopen(g: &mut Group<'_>, group: &str, contenders: &[(&str, Vec<&str>)]) {
         let mut peers: Vec<(&str, Peer)> = contenders
             .iter()
             .map(|(name, args)| (*name, peer(args, None)))
@@ -63,8 +65,35 @@ mod linux {
                 });
             }
         }
+        interleaved(group, &mut peers);
         for (_, p) in peers {
             p.finish();
+        }
+    }
+
+    /// The first peer (`shmem`) against the next two (`libafl`, `floor`),
+    /// in turns of about 200 reopens each, for 3 s: the ratios with the
+    /// machine's drift taken out (see `shm_benches::interleave`).
+    fn interleaved(group: &str, peers: &mut [(&str, Peer)]) {
+        const BATCH: u64 = 200;
+        let start = Instant::now();
+        let mut turns: Vec<Vec<f64>> = Vec::new();
+        while turns.len() < 30 || start.elapsed() < Duration::from_secs(3) {
+            turns.push(
+                peers
+                    .iter_mut()
+                    .map(|(_, p)| p.timed(BATCH).as_nanos() as f64)
+                    .collect(),
+            );
+        }
+        for (other, name) in [(1, "libafl"), (2, "floor")] {
+            let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
+            results::record(
+                "interleaved",
+                &format!("{group}/64KiB: shmem / {name}"),
+                median_f64(&mut ratios),
+                "ratio",
+            );
         }
     }
 
@@ -86,6 +115,7 @@ mod linux {
             let bare_path = bare.path();
             bench_reopen(
                 &mut g,
+                "reopen-memfd",
                 &[
                     ("shmem", vec!["reopen", "shmem", &ours_id, &size]),
                     (
@@ -108,6 +138,7 @@ mod linux {
             let path = ours.path().expect("a file on Linux");
             bench_reopen(
                 &mut g,
+                "reopen-posix",
                 &[
                     ("shmem", vec!["reopen", "shmem", &ours_id, &size]),
                     (
@@ -140,6 +171,7 @@ mod linux {
                 .expect("create");
             bench_reopen(
                 &mut g,
+                "reopen-sysv",
                 &[
                     ("shmem", vec!["reopen", "shmem", &shmid, &size]),
                     (

@@ -20,8 +20,8 @@ mod linux {
 
     use criterion::{BenchmarkId, Criterion, SamplingMode};
     use shm_benches::{
-        LIFECYCLE_SIZES, ROUNDS, floor, huge_pages_free, round_param, thp_for_shmem, touch,
-        touch_raw,
+        LIFECYCLE_SIZES, ROUNDS, floor, huge_pages_free, interleave, median_f64, results,
+        round_param, thp_for_shmem, touch, touch_raw,
     };
     use shmem::{
         HugePages, MapOptions, MemfdShMemProvider, PosixShMemProvider, ShMemProvider,
@@ -74,8 +74,28 @@ mod linux {
                     });
                 }
             }
+            interleaved(group, label, &mut all);
         }
         g.finish();
+    }
+
+    /// The first contender (`shmem`) against the next two (`libafl`,
+    /// `floor`), in turns milliseconds apart ([`interleave`]): the ratios
+    /// of the targets, with the machine's drift taken out.
+    fn interleaved(group: &str, label: &str, all: &mut [Contender]) {
+        let [(_, ours), (_, libafl), (_, floor), ..] = all else {
+            return;
+        };
+        let turns = interleave(&mut [ours, libafl, floor], Duration::from_secs(3));
+        for (other, name) in [(1, "libafl"), (2, "floor")] {
+            let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
+            results::record(
+                "interleaved",
+                &format!("{group}/{label}: shmem / {name}"),
+                median_f64(&mut ratios),
+                "ratio",
+            );
+        }
     }
 
     fn ours<P: ShMemProvider + 'static>(

@@ -154,3 +154,46 @@ pub fn median(times: &mut [Duration]) -> Duration {
     times.sort_unstable();
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
+
+/// Contenders taking turns in short batches, one batch each per turn, for
+/// about `budget`: each turn's times lie within milliseconds of each other,
+/// so the ratios taken within a turn see the same machine, however much
+/// its speed drifts between turns. Returns, per turn, each contender's
+/// time per iteration in nanoseconds.
+pub fn interleave(contenders: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<Vec<f64>> {
+    const BATCH: Duration = Duration::from_millis(2);
+    const MIN_TURNS: usize = 30;
+    // Iterations a batch: as many as fill `BATCH`, at least one.
+    let counts: Vec<u32> = contenders
+        .iter_mut()
+        .map(|run| {
+            let start = std::time::Instant::now();
+            run();
+            let once = start.elapsed().max(Duration::from_nanos(1));
+            (BATCH.as_nanos() / once.as_nanos()).clamp(1, 100_000) as u32
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let mut turns = Vec::new();
+    while turns.len() < MIN_TURNS || start.elapsed() < budget {
+        let turn = contenders
+            .iter_mut()
+            .zip(&counts)
+            .map(|(run, &n)| {
+                let batch = std::time::Instant::now();
+                for _ in 0..n {
+                    run();
+                }
+                batch.elapsed().as_nanos() as f64 / f64::from(n)
+            })
+            .collect();
+        turns.push(turn);
+    }
+    turns
+}
+
+/// Median of numbers (sorts them); `NaN` for none.
+pub fn median_f64(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}

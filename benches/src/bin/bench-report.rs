@@ -214,6 +214,55 @@ mod report {
 
     const SIZES: [&str; 3] = ["4KiB", "64KiB", "16MiB"];
 
+    /// The group of the life cycle ratios measured in interleaved turns.
+    const INTERLEAVED: &str = "interleaved";
+
+    /// The life cycle and reopen ratios of contenders taking turns milliseconds apart
+    /// (`shm_benches::interleave`), one value a run.
+    fn interleaved(out: &mut String, extra: &Results) {
+        // "lifecycle-memfd/4KiB: shmem / libafl" → row "lifecycle-memfd/4KiB".
+        let mut rows: BTreeMap<(usize, usize, String), [Option<&Samples>; 2]> = BTreeMap::new();
+        for ((group, name, _), values) in extra {
+            let Some((row, versus)) = name.split_once(": shmem / ") else {
+                continue;
+            };
+            if group != INTERLEAVED {
+                continue;
+            }
+            let backend = ["memfd", "posix", "sysv"]
+                .iter()
+                .position(|b| row.starts_with(&format!("lifecycle-{b}/")))
+                .unwrap_or(usize::MAX);
+            let size = SIZES
+                .iter()
+                .position(|s| row.ends_with(&format!("/{s}")))
+                .unwrap_or(usize::MAX);
+            let column = usize::from(versus == "floor");
+            rows.entry((backend, size, row.to_owned())).or_default()[column] = Some(values);
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "The life cycles and reopens again, their contenders taking turns in \
+             batches of a few milliseconds for 3 s (`shm_benches::interleave`), so \
+             that the machine's drift between batches cancels out: each ratio is \
+             the median over turns within one run, then (lowest–highest) over runs.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| benchmark, in turns | shmem / LibAFL | shmem / floor |"
+        );
+        let _ = writeln!(out, "|---|---|---|");
+        for ((_, _, row), [libafl, floor]) in rows {
+            let show =
+                |v: Option<&Samples>| v.map_or("—".into(), |v| summary(v, |r| format!("{r:.3}")));
+            let _ = writeln!(out, "| {row} | {} | {} |", show(libafl), show(floor));
+        }
+        let _ = writeln!(out);
+    }
+
     pub fn render(runs: &[String]) -> String {
         let results = criterion_results(runs);
         let (extra, units) = extra_results(runs);
@@ -276,6 +325,7 @@ mod report {
             "\nFor the served rows the last reference is not a floor but an \
              unserved memfd life cycle of the same size.\n"
         );
+        interleaved(&mut t.out, &extra);
 
         let _ = writeln!(
             t.out,
@@ -343,6 +393,9 @@ mod report {
             );
         }
         for ((group, name, _), values) in &extra {
+            if group == INTERLEAVED {
+                continue;
+            }
             let unit = units.get(group).map_or("", String::as_str);
             let _ = writeln!(
                 t.out,
