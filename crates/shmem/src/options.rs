@@ -15,9 +15,9 @@
 /// trade that:
 ///
 /// - [`with_prefault`](Self::with_prefault) faults every page in when the
-///   segment is mapped, in one system call. That was 10 to 20 % cheaper
-///   than faulting the pages one by one (a 16 MiB memfd: 8.7 ms against
-///   10.9 ms), and moves the cost out of the loop that first writes the
+///   segment is mapped, in one system call. That was 5 to 20 % cheaper
+///   than faulting the pages one by one (16 MiB segments: 8.6 to 13.9 ms
+///   against 10.6 to 14.7 ms, `BENCHMARKS.md`), and moves the cost out of the loop that first writes the
 ///   memory. It also turns running out of memory (a full tmpfs, an
 ///   exhausted huge page pool, a memory cgroup at its limit) into an error
 ///   at create or open instead of a `SIGBUS` at some later write. It pays
@@ -28,8 +28,8 @@
 ///   faults pages for reading, and the first writes fault again; it was
 ///   slower than no prefaulting at all.)
 /// - [`with_huge_pages`](Self::with_huge_pages) backs the segment with
-///   2 MiB pages: 512 times fewer faults and TLB entries. The 16 MiB memfd
-///   took 1.2 ms with either kind instead of 10.9 ms. See [`HugePages`]
+///   2 MiB pages: 512 times fewer faults and TLB entries. A 16 MiB
+///   segment took 1.0 to 2.6 ms with either kind instead of 11 to 15 ms. See [`HugePages`]
 ///   for the two kinds and what each needs from the system.
 ///
 /// Both cost memory up front (a prefaulted segment is resident at once; a
