@@ -17,7 +17,8 @@ mod linux {
     use criterion::{BenchmarkId, Criterion};
     use shm_benches::peer::Peer;
     use shm_benches::{
-        ROUNDS, cpus, floor, median_f64, pin_self, pingpong, results, round_param, touch, touch_raw,
+        ROUNDS, cpus, floor, pin_self, pingpong, record_turn_ratios, round_param, take_turns,
+        touch, touch_raw,
     };
     use shmem::{
         MemfdShMemProvider, PosixShMemProvider, ServedShMemProvider, ServiceName, ShMem,
@@ -72,29 +73,20 @@ mod linux {
     }
 
     /// The first peer (`shmem`) against the next two (`libafl`, `floor`),
-    /// in turns of about 200 reopens each, for 3 s: the ratios with the
-    /// machine's drift taken out (see `shm_benches::interleave`).
+    /// in turns of 200 reopens each, for 3 s: the ratios with the machine's
+    /// drift taken out (see `shm_benches::take_turns`).
     fn interleaved(group: &str, peers: &mut [(&str, Peer)]) {
         const BATCH: u64 = 200;
-        let start = Instant::now();
-        let mut turns: Vec<Vec<f64>> = Vec::new();
-        while turns.len() < 30 || start.elapsed() < Duration::from_secs(3) {
-            turns.push(
-                peers
-                    .iter_mut()
-                    .map(|(_, p)| p.timed(BATCH).as_nanos() as f64)
-                    .collect(),
-            );
-        }
-        for (other, name) in [(1, "libafl"), (2, "floor")] {
-            let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
-            results::record(
-                "interleaved",
-                &format!("{group}/64KiB: shmem / {name}"),
-                median_f64(&mut ratios),
-                "ratio",
-            );
-        }
+        let mut batches: Vec<_> = peers
+            .iter_mut()
+            .map(|(_, p)| move || p.timed(BATCH).as_nanos() as f64 / BATCH as f64)
+            .collect();
+        let mut batches: Vec<&mut dyn FnMut() -> f64> = batches
+            .iter_mut()
+            .map(|b| b as &mut dyn FnMut() -> f64)
+            .collect();
+        let turns = take_turns(&mut batches, Duration::from_secs(3));
+        record_turn_ratios(&format!("{group}/64KiB"), &turns);
     }
 
     fn reopen(c: &mut Criterion) {

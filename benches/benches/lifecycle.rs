@@ -20,7 +20,7 @@ mod linux {
 
     use criterion::{BenchmarkId, Criterion, SamplingMode};
     use shm_benches::{
-        LIFECYCLE_SIZES, ROUNDS, floor, huge_pages_free, interleave, median_f64, results,
+        LIFECYCLE_SIZES, ROUNDS, floor, huge_pages_free, interleave, record_turn_ratios,
         round_param, thp_for_shmem, touch, touch_raw,
     };
     use shmem::{
@@ -87,15 +87,7 @@ mod linux {
             return;
         };
         let turns = interleave(&mut [ours, libafl, floor], Duration::from_secs(3));
-        for (other, name) in [(1, "libafl"), (2, "floor")] {
-            let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
-            results::record(
-                "interleaved",
-                &format!("{group}/{label}: shmem / {name}"),
-                median_f64(&mut ratios),
-                "ratio",
-            );
-        }
+        record_turn_ratios(&format!("{group}/{label}"), &turns);
     }
 
     fn ours<P: ShMemProvider + 'static>(

@@ -78,18 +78,19 @@ pub fn pin_self(cpu: Option<usize>) {
         unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
         set
     });
-    let set = match cpu {
-        None => *original,
-        Some(cpu) => {
-            // SAFETY: as above.
-            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-            // SAFETY: `cpu` is below CPU_SETSIZE on any machine this runs on.
-            unsafe { libc::CPU_SET(cpu, &mut set) };
-            set
-        }
-    };
+    let set = cpu.map_or(*original, only_cpu);
     // SAFETY: passes a set we own and its exact size.
     unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+}
+
+/// The CPU set holding `cpu` alone. Async-signal-safe (no allocation, no
+/// lock): [`pin_command`] calls it between fork and exec.
+fn only_cpu(cpu: usize) -> libc::cpu_set_t {
+    // SAFETY: `cpu_set_t` is plain old data; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below CPU_SETSIZE on any machine this runs on.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    set
 }
 
 /// Makes `cmd`'s process (and, through `exec`, whatever it becomes: Wine
@@ -102,8 +103,7 @@ pub fn pin_command(cmd: &mut std::process::Command, cpu: Option<usize>) {
     unsafe {
         cmd.pre_exec(move || {
             if let Some(cpu) = cpu {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(cpu, &mut set);
+                let set = only_cpu(cpu);
                 libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
             }
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -155,41 +155,65 @@ pub fn median(times: &mut [Duration]) -> Duration {
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
-/// Contenders taking turns in short batches, one batch each per turn, for
-/// about `budget`: each turn's times lie within milliseconds of each other,
-/// so the ratios taken within a turn see the same machine, however much
-/// its speed drifts between turns. Returns, per turn, each contender's
-/// time per iteration in nanoseconds.
+/// Contenders taking turns, one batch each per turn, for about `budget`
+/// (and at least 30 turns): each turn's times lie within milliseconds of
+/// each other, so the ratios taken within a turn see the same machine,
+/// however much its speed drifts between turns. Each contender runs one
+/// batch and returns its time per iteration in nanoseconds; the result
+/// holds those times, per turn.
+pub fn take_turns(contenders: &mut [&mut dyn FnMut() -> f64], budget: Duration) -> Vec<Vec<f64>> {
+    const MIN_TURNS: usize = 30;
+    let start = std::time::Instant::now();
+    let mut turns = Vec::new();
+    while turns.len() < MIN_TURNS || start.elapsed() < budget {
+        turns.push(contenders.iter_mut().map(|batch| batch()).collect());
+    }
+    turns
+}
+
+/// [`take_turns`] for contenders run here, one iteration per call: each
+/// batch is as many iterations as fill about 2 ms, at least one.
 pub fn interleave(contenders: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<Vec<f64>> {
     const BATCH: Duration = Duration::from_millis(2);
-    const MIN_TURNS: usize = 30;
-    // Iterations a batch: as many as fill `BATCH`, at least one.
-    let counts: Vec<u32> = contenders
+    let mut batches: Vec<_> = contenders
         .iter_mut()
         .map(|run| {
             let start = std::time::Instant::now();
             run();
             let once = start.elapsed().max(Duration::from_nanos(1));
-            (BATCH.as_nanos() / once.as_nanos()).clamp(1, 100_000) as u32
-        })
-        .collect();
-    let start = std::time::Instant::now();
-    let mut turns = Vec::new();
-    while turns.len() < MIN_TURNS || start.elapsed() < budget {
-        let turn = contenders
-            .iter_mut()
-            .zip(&counts)
-            .map(|(run, &n)| {
+            let n = (BATCH.as_nanos() / once.as_nanos()).clamp(1, 100_000) as u32;
+            move || {
                 let batch = std::time::Instant::now();
                 for _ in 0..n {
                     run();
                 }
                 batch.elapsed().as_nanos() as f64 / f64::from(n)
-            })
-            .collect();
-        turns.push(turn);
+            }
+        })
+        .collect();
+    let mut batches: Vec<&mut dyn FnMut() -> f64> = batches
+        .iter_mut()
+        .map(|b| b as &mut dyn FnMut() -> f64)
+        .collect();
+    take_turns(&mut batches, budget)
+}
+
+/// The group under which [`record_turn_ratios`] files its ratios.
+pub const INTERLEAVED: &str = "interleaved";
+
+/// Records, for the row `row`, the median over `turns` of the first
+/// contender's (`shmem`) time over the second's (`libafl`) and the third's
+/// (`floor`): the rows of `bench-report`'s table of ratios in turns.
+pub fn record_turn_ratios(row: &str, turns: &[Vec<f64>]) {
+    for (other, name) in [(1, "libafl"), (2, "floor")] {
+        let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
+        results::record(
+            INTERLEAVED,
+            &format!("{row}: shmem / {name}"),
+            median_f64(&mut ratios),
+            "ratio",
+        );
     }
-    turns
 }
 
 /// Median of numbers (sorts them); `NaN` for none.

@@ -214,9 +214,6 @@ mod report {
 
     const SIZES: [&str; 3] = ["4KiB", "64KiB", "16MiB"];
 
-    /// The group of the life cycle ratios measured in interleaved turns.
-    const INTERLEAVED: &str = "interleaved";
-
     /// The life cycle and reopen ratios of contenders taking turns milliseconds apart
     /// (`shm_benches::interleave`), one value a run.
     fn interleaved(out: &mut String, extra: &Results) {
@@ -226,7 +223,7 @@ mod report {
             let Some((row, versus)) = name.split_once(": shmem / ") else {
                 continue;
             };
-            if group != INTERLEAVED {
+            if group != shm_benches::INTERLEAVED {
                 continue;
             }
             let backend = ["memfd", "posix", "sysv"]
@@ -393,7 +390,7 @@ mod report {
             );
         }
         for ((group, name, _), values) in &extra {
-            if group == INTERLEAVED {
+            if group == shm_benches::INTERLEAVED {
                 continue;
             }
             let unit = units.get(group).map_or("", String::as_str);
