@@ -51,14 +51,7 @@ mod linux {
     /// Reopen benchmarks, their contenders in turn: each peer maps its
     /// segment `iters` times and reports how long that took.
     fn bench_reopen(g: &mut Group<'_>, group: &str, contenders: &[(&str, Vec<&str>)]) {
-        let mut peers: Vec<(&str, Peer)> = contenders
-            .iter()
-            .map(|(name, args)| (*name, peer(args, None)))
-            .collect();
-        // A warm-up of every contender first, unrecorded.
-        for (_, p) in &mut peers {
-            p.timed(2000);
-        }
+        let mut peers = spawn_warm(contenders);
         for round in 1..=ROUNDS {
             for (name, p) in &mut peers {
                 g.bench_function(BenchmarkId::new(*name, round_param("", round)), |b| {
@@ -66,26 +59,51 @@ mod linux {
                 });
             }
         }
-        interleaved(group, &mut peers);
         for (_, p) in peers {
             p.finish();
         }
+        interleaved(group, contenders);
     }
 
-    /// The first peer (`shmem`) against the next two (`libafl`, `floor`),
-    /// in turns of 200 reopens each, for 3 s: the ratios with the machine's
-    /// drift taken out (see `shm_benches::take_turns`).
-    fn interleaved(group: &str, peers: &mut [(&str, Peer)]) {
+    /// The contenders' peers, each warmed up (unrecorded).
+    fn spawn_warm<'a>(contenders: &[(&'a str, Vec<&str>)]) -> Vec<(&'a str, Peer)> {
+        let mut peers: Vec<(&str, Peer)> = contenders
+            .iter()
+            .map(|(name, args)| (*name, peer(args, None)))
+            .collect();
+        for (_, p) in &mut peers {
+            p.timed(2000);
+        }
+        peers
+    }
+
+    /// The first contender (`shmem`) against the next two (`libafl`,
+    /// `floor`), in turns of 200 reopens each: the ratios with the
+    /// machine's drift taken out (see `shm_benches::take_turns`). A
+    /// process's own layout (where its mappings land) moves its reopen
+    /// time by several per cent for as long as it lives, so the turns are
+    /// taken by `PEER_SETS` fresh sets of peers, a second each, and the
+    /// ratio is the median over all their turns.
+    fn interleaved(group: &str, contenders: &[(&str, Vec<&str>)]) {
         const BATCH: u64 = 200;
-        let mut batches: Vec<_> = peers
-            .iter_mut()
-            .map(|(_, p)| move || p.timed(BATCH).as_nanos() as f64 / BATCH as f64)
-            .collect();
-        let mut batches: Vec<&mut dyn FnMut() -> f64> = batches
-            .iter_mut()
-            .map(|b| b as &mut dyn FnMut() -> f64)
-            .collect();
-        let turns = take_turns(&mut batches, Duration::from_secs(3));
+        const PEER_SETS: usize = 8;
+        let mut turns = Vec::new();
+        for _ in 0..PEER_SETS {
+            let mut peers = spawn_warm(contenders);
+            let mut batches: Vec<_> = peers
+                .iter_mut()
+                .map(|(_, p)| move || p.timed(BATCH).as_nanos() as f64 / BATCH as f64)
+                .collect();
+            let mut batches: Vec<&mut dyn FnMut() -> f64> = batches
+                .iter_mut()
+                .map(|b| b as &mut dyn FnMut() -> f64)
+                .collect();
+            let set = take_turns(&mut batches, Duration::from_secs(1));
+            turns.extend(set);
+            for (_, p) in peers {
+                p.finish();
+            }
+        }
         record_turn_ratios(&format!("{group}/64KiB"), &turns);
     }
 

@@ -10,6 +10,7 @@
 //! `ftruncate`, `mmap`): the pid and inode the id carries are read when the
 //! id is first asked for, not before.
 
+use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 
@@ -108,8 +109,13 @@ impl MemfdShMem {
             return Err(id.wrong_backend("memfd"));
         };
         let size = check_size(size)?;
-        let path = format!("/proc/{pid}/fd/{fd}");
-        let file = rustix::fs::open(&path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
+        // Written on the stack: an allocation would cost a few per cent here.
+        let mut buf = [0u8; 48];
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        write!(cursor, "/proc/{pid}/fd/{fd}").expect("two numbers fit in 48 bytes");
+        let len = cursor.position() as usize;
+        let path = std::str::from_utf8(&buf[..len]).expect("written as text");
+        let file = rustix::fs::open(path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
             .map_err(|e| ShMemError::os("open", format!("{id} ({path})"), e.into()))?;
         // One fstat for the identity, the size and the page size.
         let st = fd_stat(&file, id)?;

@@ -42,9 +42,22 @@ enum Location {
 }
 
 /// A named segment: a POSIX shared memory object or a file in a directory.
+///
+/// It holds the object's descriptor while it lives, as a memfd segment
+/// does: one open file a segment. Its fields drop in the order the bare
+/// system calls go (unmap, close, remove the name), which is the cheapest.
 #[derive(Debug)]
 pub struct PosixShMem {
     map: Mapping,
+    /// Closed after the unmapping, as the bare calls do; never read.
+    _fd: OwnedFd,
+    object: Object,
+}
+
+/// A segment's name and where it lives; removes the name on drop where
+/// this segment made it.
+#[derive(Debug)]
+struct Object {
     name: ShMemName,
     location: Location,
     /// What to remove on drop, if anything.
@@ -64,6 +77,10 @@ enum Removal {
     /// which only this user or root could replace (`/dev/shm` is sticky).
     Unique,
 }
+
+/// Whether the POSIX namespace is the tmpfs `/dev/shm` (Linux), whose
+/// objects are mapped in base pages.
+const SHM_IS_TMPFS: bool = cfg!(target_os = "linux");
 
 /// Permission bits of created objects: the owner only, unless widened.
 pub const DEFAULT_MODE: u32 = 0o600;
@@ -144,25 +161,26 @@ impl PosixShMem {
 
     /// The segment's name.
     pub fn name(&self) -> &ShMemName {
-        &self.name
+        &self.object.name
     }
 
     /// Whether this value created the object and will remove it on drop.
     pub fn is_owner(&self) -> bool {
-        self.remove_on_drop.is_some()
+        self.object.remove_on_drop.is_some()
     }
 
     /// Leaves the object in place when this value drops, for others to open later.
     pub fn keep(&mut self) {
-        self.remove_on_drop = None;
+        self.object.remove_on_drop = None;
     }
 
     /// The file this segment lives in, where it is a file.
     pub fn path(&self) -> Option<PathBuf> {
-        match &self.location {
-            Location::Dir(dir) => Some(dir.join(self.name.base())),
+        let Object { name, location, .. } = &self.object;
+        match location {
+            Location::Dir(dir) => Some(dir.join(name.base())),
             Location::Shm if cfg!(target_os = "linux") => {
-                Some(Path::new("/dev/shm").join(self.name.base()))
+                Some(Path::new("/dev/shm").join(name.base()))
             }
             Location::Shm => None,
         }
@@ -202,9 +220,12 @@ impl PosixShMem {
         match sized_and_mapped {
             Ok((removal, map)) => Ok(PosixShMem {
                 map,
-                name,
-                location,
-                remove_on_drop: Some(removal),
+                _fd: fd,
+                object: Object {
+                    name,
+                    location,
+                    remove_on_drop: Some(removal),
+                },
             }),
             Err(e) => {
                 // Leave nothing behind: the name is ours, we just made it.
@@ -224,19 +245,28 @@ impl PosixShMem {
         let label = Label(&location, &name);
         let fd = open_object(&location, &name, OFlags::empty(), 0)
             .map_err(|e| ShMemError::os("open", label.to_string(), e))?;
-        // One fstat for the owner, the size and the page size.
-        let st = fd_stat(&fd, &label)?;
-        if own_only {
-            // Checked on the descriptor: what we map is what we checked.
-            let owner = st.st_uid;
-            if owner != rustix::process::geteuid().as_raw() {
-                return Err(ShMemError::NotOwned {
-                    segment: label.to_string(),
-                    owner,
-                });
+        let (actual, page) = if own_only || !SHM_IS_TMPFS || location != Location::Shm {
+            // One fstat for the owner, the size and the page size (a file of
+            // a hugetlbfs directory is mapped in whole huge pages).
+            let st = fd_stat(&fd, &label)?;
+            if own_only {
+                // Checked on the descriptor: what we map is what we checked.
+                let owner = st.st_uid;
+                if owner != rustix::process::geteuid().as_raw() {
+                    return Err(ShMemError::NotOwned {
+                        segment: label.to_string(),
+                        owner,
+                    });
+                }
             }
-        }
-        let actual = st.st_size as u64;
+            (st.st_size as u64, object_page(&fd, &st))
+        } else {
+            // A tmpfs object is mapped in base pages, so only the size is
+            // needed, which `lseek` tells for half the cost of an `fstat`.
+            let end = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
+                .map_err(|e| ShMemError::os("lseek", label.to_string(), e.into()))?;
+            (end, base_page())
+        };
         let size = match size {
             Some(size) => {
                 let size = check_size(size)?;
@@ -253,18 +283,19 @@ impl PosixShMem {
                 requested: 1,
             })?,
         };
-        // A file of a hugetlbfs directory is mapped in whole huge pages.
-        let page = object_page(&fd, &st);
         Ok(PosixShMem {
             map: Mapping::map_fd(&fd, size, page, options, &label)?,
-            name,
-            location,
-            remove_on_drop: None,
+            _fd: fd,
+            object: Object {
+                name,
+                location,
+                remove_on_drop: None,
+            },
         })
     }
 }
 
-impl Drop for PosixShMem {
+impl Drop for Object {
     fn drop(&mut self) {
         match self.remove_on_drop {
             Some(Removal::IfUnchanged(dev, ino)) => {
@@ -282,9 +313,10 @@ crate::segment_impls!(PosixShMem);
 
 impl ShMem for PosixShMem {
     fn id(&self) -> ShMemId {
-        match &self.location {
-            Location::Shm => ShMemId::Posix(self.name.clone()),
-            Location::Dir(dir) => ShMemId::File(dir.join(self.name.base())),
+        let Object { name, location, .. } = &self.object;
+        match location {
+            Location::Shm => ShMemId::Posix(name.clone()),
+            Location::Dir(dir) => ShMemId::File(dir.join(name.base())),
         }
     }
 }
@@ -316,10 +348,10 @@ fn stat_identity(st: &rustix::fs::Stat) -> (u64, u64) {
 /// where the object is a file (Linux, directories) one `lstat` tells, never
 /// following a symlink; elsewhere an `shm_open` and `fstat`.
 fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64)) {
-    let path = match location {
-        Location::Dir(dir) => file_path(dir, name.base()),
+    let dir = match location {
+        Location::Dir(dir) => dir.as_path(),
         #[cfg(target_os = "linux")]
-        Location::Shm => file_path(Path::new("/dev/shm"), name.base()),
+        Location::Shm => Path::new(DEV_SHM),
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
             if open_object(location, name, OFlags::empty(), 0)
@@ -331,23 +363,36 @@ fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64))
             return;
         }
     };
-    let now = rustix::fs::statat(
-        rustix::fs::CWD,
-        &path,
-        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-    );
-    if now.is_ok_and(|st| stat_identity(&st) == created) {
-        let _ = rustix::fs::unlink(&path);
-    }
+    with_file_path(dir, name.base(), |path| {
+        let now = rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+        if now.is_ok_and(|st| stat_identity(&st) == created) {
+            let _ = rustix::fs::unlink(path);
+        }
+    });
 }
 
-/// `dir/base` in one allocation (`Path::join` makes two): it runs at
-/// every create and drop.
-fn file_path(dir: &Path, base: &str) -> PathBuf {
-    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + base.len());
-    path.push(dir);
-    path.push(base);
-    path
+/// Where Linux keeps POSIX shared memory objects (as glibc's `shm_open` does).
+#[cfg(target_os = "linux")]
+const DEV_SHM: &str = "/dev/shm";
+
+/// Calls `f` with `dir/base`, built on the stack when it fits: it runs at
+/// every create, open and drop, where an allocation costs a few per cent.
+fn with_file_path<R>(dir: &Path, base: &str, f: impl FnOnce(&Path) -> R) -> R {
+    use std::os::unix::ffi::OsStrExt;
+    let dir_bytes = dir.as_os_str().as_bytes();
+    // As `Path::join`: no slash after an empty directory or one ending in `/`.
+    let slash = usize::from(!dir_bytes.is_empty() && !dir_bytes.ends_with(b"/"));
+    let len = dir_bytes.len() + slash + base.len();
+    let mut buf = [0u8; 256];
+    if len > buf.len() {
+        return f(&dir.join(base));
+    }
+    buf[..dir_bytes.len()].copy_from_slice(dir_bytes);
+    if slash == 1 {
+        buf[dir_bytes.len()] = b'/';
+    }
+    buf[dir_bytes.len() + slash..len].copy_from_slice(base.as_bytes());
+    f(Path::new(std::ffi::OsStr::from_bytes(&buf[..len])))
 }
 
 /// Opens (or with `CREATE | EXCL`, creates) a named object read-write,
@@ -360,9 +405,11 @@ fn open_object(
 ) -> std::io::Result<OwnedFd> {
     let mode = Mode::from_raw_mode(mode as _);
     match location {
-        Location::Dir(dir) => open_file(&file_path(dir, name.base()), extra, mode),
+        Location::Dir(dir) => with_file_path(dir, name.base(), |p| open_file(p, extra, mode)),
         #[cfg(target_os = "linux")]
-        Location::Shm => open_file(&file_path(Path::new("/dev/shm"), name.base()), extra, mode),
+        Location::Shm => with_file_path(Path::new(DEV_SHM), name.base(), |p| {
+            open_file(p, extra, mode)
+        }),
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
             use rustix::shm::OFlags as ShmOFlags;
@@ -394,16 +441,14 @@ fn open_file(path: &Path, extra: OFlags, mode: Mode) -> std::io::Result<OwnedFd>
 }
 
 fn unlink_object(location: &Location, name: &ShMemName) -> std::io::Result<()> {
-    match location {
-        Location::Dir(dir) => Ok(rustix::fs::unlink(file_path(dir, name.base()))?),
+    let dir = match location {
+        Location::Dir(dir) => dir.as_path(),
         #[cfg(target_os = "linux")]
-        Location::Shm => Ok(rustix::fs::unlink(file_path(
-            Path::new("/dev/shm"),
-            name.base(),
-        ))?),
+        Location::Shm => Path::new(DEV_SHM),
         #[cfg(not(target_os = "linux"))]
-        Location::Shm => Ok(rustix::shm::unlink(format!("/{}", name.os_base()))?),
-    }
+        Location::Shm => return Ok(rustix::shm::unlink(format!("/{}", name.os_base()))?),
+    };
+    with_file_path(dir, name.base(), |path| Ok(rustix::fs::unlink(path)?))
 }
 
 /// Creates [`PosixShMem`] segments under fresh unique names, and reopens
@@ -474,5 +519,20 @@ fn id_error(path: &Path) -> ShMemError {
     ShMemError::InvalidId {
         id: format!("file:{}", path.display()),
         reason: "the path has no file name".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_paths_are_what_path_join_makes() {
+        let long = "d".repeat(300);
+        for dir in ["/dev/shm", "/tmp/", "", "rel", long.as_str()] {
+            let dir = Path::new(dir);
+            let built = with_file_path(dir, "seg", Path::to_path_buf);
+            assert_eq!(built, dir.join("seg"), "in {}", dir.display());
+        }
     }
 }
