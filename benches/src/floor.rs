@@ -161,7 +161,9 @@ pub fn sysv_reopen(shmid: libc::c_int) {
 /// `open` read-write, never through a symlink, except for `/proc/PID/fd/N`,
 /// which is one (a "magic" link to the descriptor's file), as the library
 /// does for each.
-fn open_rw(path: &CStr) -> libc::c_int {
+/// `open` read-write, close-on-exec, not through a symlink (but through
+/// the magic links of `/proc/PID/fd/`).
+pub fn open_rw(path: &CStr) -> libc::c_int {
     let nofollow = if path.to_bytes().starts_with(b"/proc/") {
         0
     } else {

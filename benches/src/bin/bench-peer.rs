@@ -7,7 +7,8 @@
 //! bench-peer reopen IMPL ID SIZE       then, for each line N on stdin: N reopens of the segment
 //!                                      (map, read one byte, unmap), printed as total ns.
 //!                                      IMPL: shmem (ID as this library prints it),
-//!                                      libafl-memfd (an inherited fd), libafl-posix (its name),
+//!                                      libafl-memfd (an inherited fd), libafl-memfd-proc
+//!                                      (/proc/PID/fd/N opened, then mapped by LibAFL), libafl-posix (its name),
 //!                                      libafl-sysv (the shmid), floor-file (a path), floor-sysv
 //! bench-peer serve-shmem NAME          run this library's segment service NAME
 //! bench-peer serve-libafl              run LibAFL's (over memfd) until stdin closes
@@ -177,6 +178,22 @@ mod linux {
                     assert!(dup >= 0, "dup: {}", std::io::Error::last_os_error());
                     let mem = provider
                         .shmem_from_id_and_size(AflId::from_int(dup), size)
+                        .expect("LibAFL reopen");
+                    // SAFETY: a live mapping of at least one byte.
+                    std::hint::black_box(unsafe { mem.as_ptr().read_volatile() });
+                    drop(mem);
+                });
+            }
+            "libafl-memfd-proc" => {
+                // What a process that inherited nothing must do with LibAFL's
+                // memfd: open the descriptor through /proc, as `shmem` and the
+                // floor do, then have LibAFL map it by its id (the number).
+                let path = cstring(id);
+                let mut provider = AflMemfd::new().expect("LibAFL memfd provider");
+                serve_timings(|| {
+                    let fd = floor::open_rw(&path);
+                    let mem = provider
+                        .shmem_from_id_and_size(AflId::from_int(fd), size)
                         .expect("LibAFL reopen");
                     // SAFETY: a live mapping of at least one byte.
                     std::hint::black_box(unsafe { mem.as_ptr().read_volatile() });

@@ -301,6 +301,13 @@ mod report {
             t.row(&label, &group, "", "shmem", &["libafl", "floor"]);
         }
         t.row(
+            "reopen, memfd, 64KiB, LibAFL mapping an inherited descriptor (not a reopen by id)",
+            "reopen-memfd",
+            "",
+            "shmem",
+            &["libafl-inherited", "floor"],
+        );
+        t.row(
             "round trip between two processes",
             "roundtrip",
             "",
