@@ -17,7 +17,8 @@ mod linux {
     use criterion::{BenchmarkId, Criterion};
     use shm_benches::peer::Peer;
     use shm_benches::{
-        ROUNDS, cpus, floor, pin_self, pingpong, record_turn_ratios, round_param, take_turns,
+        INTERLEAVED, ROUNDS, cpus, floor, median_f64, pin_self, pingpong, record_turn_ratios,
+        results, round_param, take_turns,
         touch, touch_raw,
     };
     use shmem::{
@@ -62,7 +63,7 @@ mod linux {
         for (_, p) in peers {
             p.finish();
         }
-        interleaved(group, &contenders[..3]);
+        interleaved(group, contenders);
     }
 
     /// The contenders' peers, each warmed up (unrecorded).
@@ -77,8 +78,8 @@ mod linux {
         peers
     }
 
-    /// The first contender (`shmem`) against the next two (`libafl`,
-    /// `floor`; any more are left out), in turns of 200 reopens each: the ratios with the
+    /// The first contender (`shmem`) against the others (`libafl`,
+    /// `floor`, then any reference, each a row of its own), in turns of 200 reopens each: the ratios with the
     /// machine's drift taken out (see `shm_benches::take_turns`). A
     /// process's own layout (where its mappings land) moves its reopen
     /// time by several per cent for as long as it lives, so the turns are
@@ -104,7 +105,17 @@ mod linux {
                 p.finish();
             }
         }
-        record_turn_ratios(&format!("{group}/64KiB"), &turns);
+        let row = format!("{group}/64KiB");
+        record_turn_ratios(&row, &turns);
+        for (i, (name, _)) in contenders.iter().enumerate().skip(3) {
+            let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[i]).collect();
+            results::record(
+                INTERLEAVED,
+                &format!("{row}, against {name}: shmem / libafl"),
+                median_f64(&mut ratios),
+                "ratio",
+            );
+        }
     }
 
     fn reopen(c: &mut Criterion) {
@@ -197,6 +208,10 @@ mod linux {
                         vec!["reopen", "libafl-sysv", afl.id().as_str(), &size],
                     ),
                     ("floor", vec!["reopen", "floor-sysv", &shmid, &size]),
+                    (
+                        "libafl+size-check",
+                        vec!["reopen", "libafl-sysv-checked", afl.id().as_str(), &size],
+                    ),
                 ],
             );
             g.finish();

@@ -158,6 +158,19 @@ pub fn sysv_reopen(shmid: libc::c_int) {
     sysv_detach(ptr);
 }
 
+/// The size of SysV segment `shmid`, by `shmctl(IPC_STAT)`: the check a
+/// reopen needs before trusting a size it was told.
+pub fn sysv_size(shmid: libc::c_int) -> usize {
+    // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: IPC_STAT writes one `shmid_ds` into `ds`, which we own.
+    check(
+        unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } == 0,
+        "shmctl(IPC_STAT)",
+    );
+    ds.shm_segsz as usize
+}
+
 /// `open` read-write, never through a symlink, except for `/proc/PID/fd/N`,
 /// which is one (a "magic" link to the descriptor's file), as the library
 /// does for each.

@@ -9,7 +9,8 @@
 //!                                      IMPL: shmem (ID as this library prints it),
 //!                                      libafl-memfd (an inherited fd), libafl-memfd-proc
 //!                                      (/proc/PID/fd/N opened, then mapped by LibAFL), libafl-posix (its name),
-//!                                      libafl-sysv (the shmid), floor-file (a path), floor-sysv
+//!                                      libafl-sysv (the shmid), libafl-sysv-checked (the same
+//!                                      after IPC_STAT), floor-file (a path), floor-sysv
 //! bench-peer serve-shmem NAME          run this library's segment service NAME
 //! bench-peer serve-libafl              run LibAFL's (over memfd) until stdin closes
 //! ```
@@ -218,6 +219,23 @@ mod linux {
                 let mut provider = AflSysv::new().expect("LibAFL SysV provider");
                 let afl_id = AflId::from_string(id);
                 serve_timings(|| {
+                    let mem = provider
+                        .shmem_from_id_and_size(afl_id, size)
+                        .expect("LibAFL reopen");
+                    // SAFETY: a live mapping of at least one byte.
+                    std::hint::black_box(unsafe { mem.as_ptr().read_volatile() });
+                    drop(mem);
+                });
+            }
+            "libafl-sysv-checked" => {
+                // LibAFL's reopen after the size check it lacks and `shmem`
+                // makes: what a caller who was told the size must add to be
+                // safe from mapping less than it then reads.
+                let mut provider = AflSysv::new().expect("LibAFL SysV provider");
+                let afl_id = AflId::from_string(id);
+                let shmid = parse(id) as libc::c_int;
+                serve_timings(|| {
+                    assert!(floor::sysv_size(shmid) >= size, "segment too small");
                     let mem = provider
                         .shmem_from_id_and_size(afl_id, size)
                         .expect("LibAFL reopen");

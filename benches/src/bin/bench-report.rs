@@ -243,9 +243,11 @@ mod report {
         let _ = writeln!(
             out,
             "The life cycles and reopens again, their contenders taking turns in \
-             batches of a few milliseconds for 3 s (`shm_benches::interleave`), so \
+             batches of a few milliseconds (`shm_benches::take_turns`; life cycles \
+             for 3 s, reopens for 1 s in each of 8 fresh sets of processes), so \
              that the machine's drift between batches cancels out: each ratio is \
-             the median over turns within one run, then (lowest–highest) over runs.\n"
+             the median over turns within one run, then (lowest–highest) over runs. \
+             Rows \"against\" a reference put it in the LibAFL column.\n"
         );
         let _ = writeln!(
             out,
@@ -306,6 +308,13 @@ mod report {
             "",
             "shmem",
             &["libafl-inherited", "floor"],
+        );
+        t.row(
+            "reopen, sysv, 64KiB, LibAFL after the size check shmem makes (IPC_STAT)",
+            "reopen-sysv",
+            "",
+            "shmem",
+            &["libafl+size-check", "floor"],
         );
         t.row(
             "round trip between two processes",
