@@ -71,15 +71,22 @@ fn root() -> PathBuf {
         .to_owned()
 }
 
+/// The target directory, absolute: a relative `CARGO_TARGET_DIR` is taken
+/// from where `cargo xtask` was started, as cargo takes it, and passed on
+/// absolute, since the benchmarks run in their package's directory.
 fn target_dir() -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR")
+    let dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
+        .unwrap_or_else(|| root().join("target"));
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 fn cargo() -> Command {
     let mut c = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root());
+    if env::var_os("CARGO_TARGET_DIR").is_some() {
+        c.env("CARGO_TARGET_DIR", target_dir());
+    }
     c
 }
 
