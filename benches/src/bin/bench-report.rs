@@ -121,13 +121,16 @@ mod report {
     }
 
     /// Nanoseconds, in the unit that reads best.
+    /// A duration in its unit; a difference of two may be negative.
     fn time(ns: f64) -> String {
+        let sign = if ns < 0.0 { "−" } else { "" };
+        let ns = ns.abs();
         if ns >= 1e6 {
-            format!("{:.2} ms", ns / 1e6)
+            format!("{sign}{:.2} ms", ns / 1e6)
         } else if ns >= 1e3 {
-            format!("{:.2} µs", ns / 1e3)
+            format!("{sign}{:.2} µs", ns / 1e3)
         } else {
-            format!("{ns:.0} ns")
+            format!("{sign}{ns:.0} ns")
         }
     }
 
