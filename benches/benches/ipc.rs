@@ -18,8 +18,7 @@ mod linux {
     use shm_benches::peer::Peer;
     use shm_benches::{
         INTERLEAVED, ROUNDS, cpus, floor, median_f64, pin_self, pingpong, record_turn_ratios,
-        results, round_param, take_turns,
-        touch, touch_raw,
+        results, round_param, take_turns, touch, touch_raw,
     };
     use shmem::{
         MemfdShMemProvider, PosixShMemProvider, ServedShMemProvider, ServiceName, ShMem,
