@@ -110,6 +110,20 @@ pub enum ShMemError {
         segment: String,
     },
 
+    /// This process has as many files open as it may (`EMFILE`): memfd and
+    /// POSIX segments hold a descriptor each while they live.
+    #[error(
+        "{op} failed for shared memory {segment}: this process has as many files open as \
+         its limit allows; every memfd and POSIX segment holds one while it lives, so drop \
+         the segments no longer needed or raise the limit (`ulimit -n`, RLIMIT_NOFILE)"
+    )]
+    TooManyOpenFiles {
+        /// The system call or step that failed.
+        op: &'static str,
+        /// The segment.
+        segment: String,
+    },
+
     /// A segment service could not be reached, refused a client, answered
     /// something unexpected, or is not to be trusted (it runs as another user).
     #[error("shared memory service {service}: {reason}{}", colon_source(source))]
@@ -175,6 +189,10 @@ impl ShMemError {
         match source.kind() {
             io::ErrorKind::AlreadyExists => ShMemError::AlreadyExists { segment },
             io::ErrorKind::NotFound => ShMemError::NotFound { segment },
+            #[cfg(unix)]
+            _ if source.raw_os_error() == Some(libc::EMFILE) => {
+                ShMemError::TooManyOpenFiles { op, segment }
+            }
             _ => ShMemError::Os {
                 op,
                 segment,
