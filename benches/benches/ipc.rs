@@ -17,8 +17,8 @@ mod linux {
     use criterion::{BenchmarkId, Criterion};
     use shm_benches::peer::Peer;
     use shm_benches::{
-        INTERLEAVED, ROUNDS, cpus, floor, median_f64, pin_self, pingpong, record_turn_ratios,
-        results, round_param, take_turns, touch, touch_raw,
+        ROUNDS, cpus, floor, pin_self, pingpong, record_turn_ratio, record_turn_ratios,
+        round_param, take_turns, touch, touch_raw,
     };
     use shmem::{
         MemfdShMemProvider, PosixShMemProvider, ServedShMemProvider, ServiceName, ShMem,
@@ -78,8 +78,9 @@ mod linux {
     }
 
     /// The first contender (`shmem`) against the others (`libafl`,
-    /// `floor`, then any reference, each a row of its own), in turns of 200 reopens each: the ratios with the
-    /// machine's drift taken out (see `shm_benches::take_turns`). A
+    /// `floor`, then any reference, each a row of its own), in turns of
+    /// 200 reopens each: the ratios with the machine's drift taken out
+    /// (see `shm_benches::take_turns`). A
     /// process's own layout (where its mappings land) moves its reopen
     /// time by several per cent for as long as it lives, so the turns are
     /// taken by `PEER_SETS` fresh sets of peers, a second each, and the
@@ -94,12 +95,7 @@ mod linux {
                 .iter_mut()
                 .map(|(_, p)| move || p.timed(BATCH).as_nanos() as f64 / BATCH as f64)
                 .collect();
-            let mut batches: Vec<&mut dyn FnMut() -> f64> = batches
-                .iter_mut()
-                .map(|b| b as &mut dyn FnMut() -> f64)
-                .collect();
-            let set = take_turns(&mut batches, Duration::from_secs(1));
-            turns.extend(set);
+            turns.extend(take_turns(&mut batches, Duration::from_secs(1)));
             for (_, p) in peers {
                 p.finish();
             }
@@ -107,13 +103,7 @@ mod linux {
         let row = format!("{group}/64KiB");
         record_turn_ratios(&row, &turns);
         for (i, (name, _)) in contenders.iter().enumerate().skip(3) {
-            let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[i]).collect();
-            results::record(
-                INTERLEAVED,
-                &format!("{row}, against {name}: shmem / libafl"),
-                median_f64(&mut ratios),
-                "ratio",
-            );
+            record_turn_ratio(&format!("{row}, against {name}: shmem / libafl"), &turns, i);
         }
     }
 

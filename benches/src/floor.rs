@@ -171,11 +171,9 @@ pub fn sysv_size(shmid: libc::c_int) -> usize {
     ds.shm_segsz as usize
 }
 
-/// `open` read-write, never through a symlink, except for `/proc/PID/fd/N`,
-/// which is one (a "magic" link to the descriptor's file), as the library
-/// does for each.
-/// `open` read-write, close-on-exec, not through a symlink (but through
-/// the magic links of `/proc/PID/fd/`).
+/// `open` read-write, close-on-exec, never through a symlink, except for
+/// `/proc/PID/fd/N`, which is one (a "magic" link to the descriptor's
+/// file), as the library does for each.
 pub fn open_rw(path: &CStr) -> libc::c_int {
     let nofollow = if path.to_bytes().starts_with(b"/proc/") {
         0

@@ -161,7 +161,7 @@ pub fn median(times: &mut [Duration]) -> Duration {
 /// however much its speed drifts between turns. Each contender runs one
 /// batch and returns its time per iteration in nanoseconds; the result
 /// holds those times, per turn.
-pub fn take_turns(contenders: &mut [&mut dyn FnMut() -> f64], budget: Duration) -> Vec<Vec<f64>> {
+pub fn take_turns(contenders: &mut [impl FnMut() -> f64], budget: Duration) -> Vec<Vec<f64>> {
     const MIN_TURNS: usize = 30;
     let start = std::time::Instant::now();
     let mut turns = Vec::new();
@@ -191,10 +191,6 @@ pub fn interleave(contenders: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<
             }
         })
         .collect();
-    let mut batches: Vec<&mut dyn FnMut() -> f64> = batches
-        .iter_mut()
-        .map(|b| b as &mut dyn FnMut() -> f64)
-        .collect();
     take_turns(&mut batches, budget)
 }
 
@@ -206,14 +202,15 @@ pub const INTERLEAVED: &str = "interleaved";
 /// (`floor`): the rows of `bench-report`'s table of ratios in turns.
 pub fn record_turn_ratios(row: &str, turns: &[Vec<f64>]) {
     for (other, name) in [(1, "libafl"), (2, "floor")] {
-        let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
-        results::record(
-            INTERLEAVED,
-            &format!("{row}: shmem / {name}"),
-            median_f64(&mut ratios),
-            "ratio",
-        );
+        record_turn_ratio(&format!("{row}: shmem / {name}"), turns, other);
     }
+}
+
+/// Records under `name` the median over `turns` of the first contender's
+/// time over contender `other`'s.
+pub fn record_turn_ratio(name: &str, turns: &[Vec<f64>], other: usize) {
+    let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
+    results::record(INTERLEAVED, name, median_f64(&mut ratios), "ratio");
 }
 
 /// Median of numbers (sorts them); `NaN` for none.
