@@ -179,9 +179,7 @@ impl PosixShMem {
         let Object { name, location, .. } = &self.object;
         match location {
             Location::Dir(dir) => Some(dir.join(name.base())),
-            Location::Shm if cfg!(target_os = "linux") => {
-                Some(Path::new("/dev/shm").join(name.base()))
-            }
+            Location::Shm if SHM_IS_TMPFS => Some(Path::new(DEV_SHM).join(name.base())),
             Location::Shm => None,
         }
     }
@@ -371,8 +369,8 @@ fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64))
     });
 }
 
-/// Where Linux keeps POSIX shared memory objects (as glibc's `shm_open` does).
-#[cfg(target_os = "linux")]
+/// Where Linux keeps POSIX shared memory objects (as glibc's `shm_open`
+/// does); used only where [`SHM_IS_TMPFS`].
 const DEV_SHM: &str = "/dev/shm";
 
 /// Calls `f` with `dir/base`, built on the stack when it fits: it runs at
