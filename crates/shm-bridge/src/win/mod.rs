@@ -3,6 +3,7 @@
 
 mod bridge;
 mod cleanup;
+mod start;
 mod stop;
 mod tmpfs;
 mod wine;
@@ -116,10 +117,7 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
         program.into()
     };
     println!("All {count} mappings exist; starting {}", program.display());
-    let mut child = Command::new(&program)
-        .args(args)
-        .spawn()
-        .with_context(|| format!("starting {} (is the path right?)", program.display()))?;
+    let mut child = start::with_retries(&program, || Command::new(&program).args(args).spawn())?;
     let handles = [child.as_raw_handle(), stop.event()];
     // SAFETY: two live handles; waits for either without using CPU.
     let which = unsafe { WaitForMultipleObjects(2, handles.as_ptr(), 0, u32::MAX) };
