@@ -278,7 +278,7 @@ fn test() -> Result<()> {
         .env("WINEPREFIX", &prefix)
         .status();
     // Every `wine` the tests start goes through tools/wine-fixed-heap, which
-    // keeps Debian's Wine from losing one start in 3,000 to where Linux puts
+    // keeps Debian's Wine from losing one start in 5,000 to where Linux puts
     // its heap (the script says how).
     let path = env::join_paths(
         std::iter::once(root().join("tools/wine-fixed-heap"))

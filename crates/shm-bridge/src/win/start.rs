@@ -1,9 +1,10 @@
 //! Starting the game, again when Wine loses its process while it loads.
 //!
-//! Wine 8.0 fails about one process start in 2,500 on this project's
-//! machines with ERROR_INTERNAL_ERROR (1359): Wine's NtCreateUserProcess
-//! returns it when the new process died before it finished loading and left
-//! no exit code. None of the game ran then, so starting it again is safe,
+//! Debian 12's Wine 8.0 loses about one process start in 5,000 on this
+//! project's machines (9 of some 45,000; tools/wine-fixed-heap says why).
+//! CreateProcess then fails with ERROR_INTERNAL_ERROR (1359): Wine's
+//! NtCreateUserProcess returns it when the new process died before it
+//! finished loading and left no exit code. None of the game ran then, so starting it again is safe,
 //! and it is what a player would otherwise do by hand.
 
 use std::io;
