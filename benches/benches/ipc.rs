@@ -80,11 +80,11 @@ mod linux {
     /// The first contender (`shmem`) against the others (`libafl`,
     /// `floor`, then any reference, each a row of its own), in turns of
     /// 200 reopens each: the ratios with the machine's drift taken out
-    /// (see `shm_benches::take_turns`). A
-    /// process's own layout (where its mappings land) moves its reopen
-    /// time by several per cent for as long as it lives, so the turns are
-    /// taken by `PEER_SETS` fresh sets of peers, a second each, and the
-    /// ratio is the median over all their turns.
+    /// (see `shm_benches::take_turns`). A process's own layout (where its
+    /// mappings land) moves its reopen time by several per cent for as long
+    /// as it lives, so the turns are taken by `PEER_SETS` fresh sets of
+    /// peers, a second each, and the ratio is the median over all their
+    /// turns.
     fn interleaved(group: &str, contenders: &[(&str, Vec<&str>)]) {
         const BATCH: u64 = 200;
         const PEER_SETS: usize = 8;

@@ -120,8 +120,8 @@ mod report {
         }
     }
 
-    /// Nanoseconds, in the unit that reads best.
-    /// A duration in its unit; a difference of two may be negative.
+    /// Nanoseconds in the unit that reads best; a difference of two
+    /// durations may be negative.
     fn time(ns: f64) -> String {
         let sign = if ns < 0.0 { "−" } else { "" };
         let ns = ns.abs();

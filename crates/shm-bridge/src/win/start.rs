@@ -4,8 +4,9 @@
 //! project's machines (9 of some 45,000; tools/wine-fixed-heap says why).
 //! CreateProcess then fails with ERROR_INTERNAL_ERROR (1359): Wine's
 //! NtCreateUserProcess returns it when the new process died before it
-//! finished loading and left no exit code. None of the game ran then, so starting it again is safe,
-//! and it is what a player would otherwise do by hand.
+//! finished loading and left no exit code. None of the game ran then, so
+//! starting it again is safe, and it is what a player would otherwise do by
+//! hand.
 
 use std::io;
 use std::path::Path;
