@@ -6,6 +6,8 @@ pub mod served;
 #[cfg(unix)]
 pub mod standin;
 #[cfg(unix)]
+pub mod tmpfs;
+#[cfg(unix)]
 pub mod wine;
 
 use std::io::{BufRead, BufReader};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rustix::process::Signal;
 use shm_tests::nonce;
 use shm_tests::standin::{self, CounterPage};
+use shm_tests::tmpfs::Tmpfs;
 use shm_tests::wine::{self, Running, ShmDir};
 
 const TIMEOUT: Duration = standin::START;
@@ -225,45 +226,9 @@ fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
     assert_eq!(dir.entries(), Vec::<String>::new(), "{out}");
 }
 
-/// A tmpfs of 64 KiB, mounted for one test (which must run as root, as CI does).
-struct TinyTmpfs {
-    path: std::path::PathBuf,
-}
-
-impl TinyTmpfs {
-    fn mount() -> TinyTmpfs {
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "this test mounts a 64 KiB tmpfs and so needs root (CI runs as root)"
-        );
-        let path = std::env::temp_dir().join(format!("shm-test-tiny-{}", nonce()));
-        std::fs::create_dir(&path).unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success(), "mount a tmpfs on {}", path.display());
-        TinyTmpfs { path }
-    }
-
-    fn entries(&self) -> usize {
-        std::fs::read_dir(&self.path).unwrap().count()
-    }
-}
-
-impl Drop for TinyTmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(&self.path)
-            .status();
-        let _ = std::fs::remove_dir(&self.path);
-    }
-}
-
 #[test]
 fn a_tmpfs_too_small_fails_at_start_before_the_game_runs() {
-    let tiny = TinyTmpfs::mount();
+    let tiny = Tmpfs::mount_in(&std::env::temp_dir(), "64k");
     let dir = tiny.path.display().to_string();
     for args in [
         vec!["-m", "big", "-s", "131072"],

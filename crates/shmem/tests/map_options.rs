@@ -262,24 +262,47 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A 64 KiB tmpfs, unmounted on drop (a mapping left in it would keep it
+/// mounted: drop those first).
+struct TinyTmpfs {
+    path: std::path::PathBuf,
+}
+
+impl TinyTmpfs {
+    fn mount() -> TinyTmpfs {
+        assert!(
+            is_root(),
+            "this test mounts a 64 KiB tmpfs and so needs root (CI runs as root)"
+        );
+        let path = std::env::temp_dir().join(format!("shm-test-tiny-{}", std::process::id()));
+        std::fs::create_dir(&path).unwrap();
+        let tmpfs = TinyTmpfs { path };
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+            .arg(&tmpfs.path)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        tmpfs
+    }
+}
+
+impl Drop for TinyTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
 /// A segment bigger than the space its tmpfs has left: mapped plainly it
 /// would end in SIGBUS at the first write past the space; prefaulted, it
 /// fails when it is mapped.
 #[test]
 fn prefaulting_turns_a_full_tmpfs_into_an_error() {
-    assert!(
-        is_root(),
-        "this test mounts a 64 KiB tmpfs and so needs root (CI runs as root)"
-    );
-    let dir = std::env::temp_dir().join(format!("shm-test-tiny-{}", std::process::id()));
-    std::fs::create_dir(&dir).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(mounted.success());
-    let file = dir.join("big");
+    let tmpfs = TinyTmpfs::mount();
+    let file = tmpfs.path.join("big");
     // Sparse: the size is set, no page is allocated yet.
     std::fs::File::create(&file)
         .unwrap()
@@ -289,8 +312,6 @@ fn prefaulting_turns_a_full_tmpfs_into_an_error() {
     let plain = PosixShMemProvider::default().shmem_from_id_and_size(id.clone(), 256 << 10);
     let eager = PosixShMemProvider::with_options(PREFAULT).shmem_from_id_and_size(id, 256 << 10);
     drop(plain);
-    let _ = std::process::Command::new("umount").arg(&dir).status();
-    let _ = std::fs::remove_dir(&dir);
     let err = eager.unwrap_err();
     assert!(
         matches!(&err, ShMemError::Os { op, .. } if op.contains("prefault")),
