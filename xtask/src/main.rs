@@ -1,12 +1,13 @@
 //! Project tasks: `cargo xtask <task>`.
 //!
 //! - `setup`: installs what a fresh Debian/Ubuntu machine lacks (Wine, the
-//!   MinGW linker, rustup targets), asking for nothing that is there.
+//!   MinGW linker, bwrap for the tests, rustup targets), asking for nothing
+//!   that is there.
 //! - `build-windows`: builds the Windows programs and puts the
 //!   bcryptprimitives shim beside them.
 //! - `test`: setup, then every test: Linux, Windows under Wine, checks of
-//!   the other OSes, lints; fails if the tests left anything in `/dev/shm`
-//!   or a SysV segment behind.
+//!   the other OSes, lints; fails if the tests left anything in `/dev/shm`,
+//!   a SysV segment, a tmpfs mount or an installed copy behind.
 //! - `demo`: setup, build, and run `shm-bridge demo`.
 //! - `install [--prefix DIR]`: builds release binaries and installs them.
 //! - `bench [--runs N] [--huge-pages]`: builds the Windows side for
@@ -125,11 +126,20 @@ fn is_root() -> bool {
 
 /// Installs missing apt packages and rustup targets.
 fn setup(all_targets: bool) -> Result<()> {
+    let mut packages: Vec<&str> = Vec::new();
     if !(have("wine") && have("wineserver") && have("x86_64-w64-mingw32-gcc")) {
+        packages.extend(APT_PACKAGES);
+    }
+    // The tests' stand-in for Steam's container is a bwrap sandbox, as the real one is.
+    if all_targets && !have("bwrap") {
+        packages.push("bubblewrap");
+    }
+    if !packages.is_empty() {
+        let missing = packages.join(" ");
         if !have("apt-get") {
             bail!(
-                "Wine and the MinGW-w64 linker are missing; install your distribution's \
-                 packages for wine (64-bit) and x86_64-w64-mingw32-gcc, then rerun"
+                "missing: {missing} (Wine 64-bit, the MinGW-w64 linker x86_64-w64-mingw32-gcc, \
+                 bwrap for the tests); install your distribution's packages for them, then rerun"
             );
         }
         let sudo: &[&str] = if is_root() {
@@ -137,10 +147,7 @@ fn setup(all_targets: bool) -> Result<()> {
         } else if have("sudo") {
             &["sudo"]
         } else {
-            bail!(
-                "Wine and the MinGW-w64 linker are missing; as root run: apt-get install {}",
-                APT_PACKAGES.join(" ")
-            );
+            bail!("missing: {missing}; as root run: apt-get install {missing}");
         };
         let apt = |args: &[&str]| {
             let mut c = Command::new(sudo.first().copied().unwrap_or("apt-get"));
@@ -152,7 +159,7 @@ fn setup(all_targets: bool) -> Result<()> {
         };
         run_cmd(&mut apt(&["update", "-q"]))?;
         let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
-        install.args(APT_PACKAGES);
+        install.args(&packages);
         run_cmd(&mut install)?;
     }
     let installed = Command::new("rustup")
@@ -247,9 +254,25 @@ fn wine_prefix() -> Result<PathBuf> {
     Ok(prefix)
 }
 
-/// What tests could leave behind: `/dev/shm` entries and SysV segments.
-fn ipc_objects() -> BTreeSet<String> {
+/// What tests could leave behind: `/dev/shm` entries, SysV segments, the
+/// tmpfs mounts and installed copies of the bridge some tests make.
+fn leftovers() -> BTreeSet<String> {
     let mut found = BTreeSet::new();
+    for dir in ["/opt", "/usr/local/share"] {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("shm-bridge-test-") {
+                found.insert(format!("{dir}/{name}"));
+            }
+        }
+    }
+    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+        for mount_point in mounts.lines().filter_map(|l| l.split(' ').nth(1)) {
+            if mount_point.contains("shm-test-") {
+                found.insert(format!("a tmpfs mounted on {mount_point}"));
+            }
+        }
+    }
     if let Ok(dir) = std::fs::read_dir("/dev/shm") {
         for entry in dir.flatten() {
             found.insert(format!("/dev/shm/{}", entry.file_name().to_string_lossy()));
@@ -267,7 +290,7 @@ fn ipc_objects() -> BTreeSet<String> {
 
 fn test() -> Result<()> {
     setup(true)?;
-    let before = ipc_objects();
+    let before = leftovers();
     let windows_dir = build_windows(false)?;
     let prefix = wine_prefix()?;
     // Keep the wineserver up between the tests' Wine programs: each start
@@ -317,11 +340,11 @@ fn test() -> Result<()> {
         .env("WINEPREFIX", &prefix)
         .status();
     result?;
-    let left: Vec<String> = ipc_objects().difference(&before).cloned().collect();
+    let left: Vec<String> = leftovers().difference(&before).cloned().collect();
     if !left.is_empty() {
-        bail!("the tests left shared memory behind: {}", left.join(", "));
+        bail!("the tests left behind: {}", left.join(", "));
     }
-    eprintln!("xtask: every test passed; nothing was left in /dev/shm or SysV");
+    eprintln!("xtask: every test passed; nothing was left in /dev/shm, SysV or mounted");
     Ok(())
 }
 

@@ -11,12 +11,36 @@ use std::process::Command;
 use std::time::Duration;
 
 use shm_tests::standin::CounterPage;
-use shm_tests::wine::{self, Running, ShmDir};
+use shm_tests::tmpfs::Tmpfs;
+use shm_tests::wine::{self, PrivatePrefix, Running, ShmDir};
 use shm_tests::{nonce, wait_for};
 use shmem::PosixShMem;
 
 const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
 const TIMEOUT: Duration = Duration::from_secs(60);
+
+const RUNTIME: &str = "SteamLinuxRuntime_sniper";
+const ENTRY_POINT: &str = "SteamLinuxRuntime_sniper/_v2-entry-point";
+
+/// The Steam Linux Runtime's entry point: runs the command in a bwrap
+/// container sharing host paths as pressure-vessel does where it matters
+/// here: the host's `/usr` is under `/run/host` (bound before anything
+/// hides part of it), `/opt` and `/usr/local` are not the host's (the
+/// runtime brings its own `/usr`; Wine stays the host's here), and each
+/// directory in `STEAM_COMPAT_MOUNTS` is shared.
+const CONTAINER: &str = r#"#!/bin/sh
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift
+mounts=""
+old_ifs=$IFS
+IFS=:
+for dir in $STEAM_COMPAT_MOUNTS; do
+    if [ -n "$dir" ] && [ -e "$dir" ]; then mounts="$mounts --bind $dir $dir"; fi
+done
+IFS=$old_ifs
+exec bwrap --dev-bind / / --tmpfs /run --ro-bind /usr /run/host/usr \
+    --tmpfs /opt --tmpfs /usr/local $mounts -- "$@"
+"#;
 
 /// A fake Steam installation: wrapper scripts and a compatdata directory
 /// whose `pfx` is the tests' Wine prefix.
@@ -26,17 +50,24 @@ struct FakeSteam {
 
 impl FakeSteam {
     fn new() -> FakeSteam {
+        FakeSteam::with_prefix(&wine::prefix())
+    }
+
+    /// One whose game's compatdata holds `prefix`.
+    fn with_prefix(prefix: &Path) -> FakeSteam {
         let root = std::env::temp_dir().join(format!("shm-test-steam-{}", nonce()));
         std::fs::create_dir_all(root.join("compatdata")).unwrap();
-        std::os::unix::fs::symlink(wine::prefix(), root.join("compatdata/pfx")).unwrap();
+        std::os::unix::fs::symlink(prefix, root.join("compatdata/pfx")).unwrap();
         // reaper and steam-launch-wrapper: skip their own arguments up to `--`.
         let pass_through = "#!/bin/sh\nwhile [ \"$#\" -gt 0 ] && [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n";
         // proton: `proton VERB GAME.exe ARGS` runs the game in $STEAM_COMPAT_DATA_PATH/pfx.
         let proton = "#!/bin/sh\nverb=$1; shift\ncase $verb in waitforexitandrun|run) ;; *) echo \"proton: unknown verb $verb\" >&2; exit 2;; esac\nexport WINEPREFIX=\"$STEAM_COMPAT_DATA_PATH/pfx\"\nexec wine \"$@\"\n";
+        std::fs::create_dir(root.join(RUNTIME)).unwrap();
         for (name, text) in [
             ("reaper", pass_through),
             ("steam-launch-wrapper", pass_through),
             ("proton", proton),
+            (ENTRY_POINT, CONTAINER),
         ] {
             let path = root.join(name);
             std::fs::write(&path, text).unwrap();
@@ -47,6 +78,16 @@ impl FakeSteam {
 
     /// `%command%` for running `exe ARGS` as Steam would.
     fn command(&self, exe: &Path, args: &[&str]) -> Vec<String> {
+        self.command_through(&[], exe, args)
+    }
+
+    /// `%command%` for running `exe ARGS` as Steam does in its container.
+    fn command_in_container(&self, exe: &Path, args: &[&str]) -> Vec<String> {
+        let entry = self.root.join(ENTRY_POINT).display().to_string();
+        self.command_through(&[&entry, "--verb=waitforexitandrun", "--"], exe, args)
+    }
+
+    fn command_through(&self, runtime: &[&str], exe: &Path, args: &[&str]) -> Vec<String> {
         let mut cmd = vec![
             self.root.join("reaper").display().to_string(),
             "SteamLaunch".into(),
@@ -54,10 +95,13 @@ impl FakeSteam {
             "--".into(),
             self.root.join("steam-launch-wrapper").display().to_string(),
             "--".into(),
+        ];
+        cmd.extend(runtime.iter().map(|s| s.to_string()));
+        cmd.extend([
             self.root.join("proton").display().to_string(),
             "waitforexitandrun".into(),
             exe.display().to_string(),
-        ];
+        ]);
         cmd.extend(args.iter().map(|s| s.to_string()));
         cmd
     }
@@ -131,6 +175,127 @@ fn a_steam_shaped_launch_bridges_the_game_and_leaves_nothing() {
         Vec::<String>::new(),
         "nothing left after the game exits"
     );
+}
+
+/// The Windows side installed in a directory of its own under `base` (as a
+/// package or `cargo xtask install --prefix` would), removed after.
+struct Installed {
+    dir: PathBuf,
+}
+
+impl Installed {
+    fn under(base: &str) -> Installed {
+        let built = wine::exe("shm-bridge");
+        let dir = Path::new(base).join(format!("shm-bridge-test-{}", nonce()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["shm-bridge.exe", "bcryptprimitives.dll"] {
+            let from = built.with_file_name(file);
+            std::fs::copy(&from, dir.join(file)).unwrap();
+        }
+        Installed { dir }
+    }
+
+    fn exe(&self) -> PathBuf {
+        self.dir.join("shm-bridge.exe")
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn in_steams_container_the_bridge_runs_from_opt_or_usr() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test installs the bridge exe under /opt and /usr/local, which needs root \
+         (CI runs as root)"
+    );
+    // Proton's wineserver runs in the container and opens the programs it
+    // starts, so this prefix's must start there: a prefix of the test's own.
+    let prefix = PrivatePrefix::boot();
+    let stop_wineserver = || {
+        let _ = Command::new("wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", &prefix.path)
+            .status();
+    };
+    stop_wineserver();
+    let steam = FakeSteam::with_prefix(&prefix.path);
+    let standin = wine::exe("sim-standin");
+
+    // A tmpfs under /run (as /run/user/UID is) is one the container keeps to itself.
+    let run_tmpfs = Tmpfs::mount_in(Path::new("/run"), "64k");
+    let (code, _, err) = wine::run(
+        Command::new(SHM_BRIDGE)
+            .args(["launch", "--game", "acc", "--tmpfs"])
+            .arg(&run_tmpfs.path)
+            .arg("--")
+            .args(steam.command_in_container(&standin, &["counter"]))
+            .env("STEAM_COMPAT_DATA_PATH", steam.compatdata()),
+    );
+    assert!(code.is_some_and(|c| c != 0), "exited {code:?}: {err}");
+    assert!(
+        err.contains("Steam's container does not show the game this directory"),
+        "{err}"
+    );
+    assert_eq!(run_tmpfs.entries(), 0, "nothing was created");
+
+    for (base, says) in [
+        ("/opt", "STEAM_COMPAT_MOUNTS=/opt/shm-bridge-test-"),
+        (
+            "/usr/local/share",
+            "as /run/host/usr/local/share/shm-bridge-test-",
+        ),
+    ] {
+        let installed = Installed::under(base);
+        let dir = ShmDir::new();
+        let name = format!("shm-test-{}", nonce());
+        let game = steam.command_in_container(
+            &standin,
+            &[
+                "counter",
+                "--map",
+                &format!("Local\\{name}"),
+                "--size",
+                "64",
+                "--exit-code",
+                "3",
+            ],
+        );
+        let mut launch = Running::spawn(
+            Command::new(SHM_BRIDGE)
+                .arg("launch")
+                .arg("--exe")
+                .arg(installed.exe())
+                .args([
+                    "--map",
+                    &name,
+                    "--size",
+                    "4096",
+                    "--tmpfs",
+                    &dir.arg(),
+                    "--",
+                ])
+                .args(&game)
+                .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
+                .env_remove("STEAM_COMPAT_MOUNTS")
+                .env("WINEDEBUG", "-all"),
+        );
+        launch.expect_line(says, TIMEOUT);
+        launch.expect_line("already existed (bridged)", TIMEOUT);
+        drive_the_game(&dir.path, &name);
+        assert_eq!(
+            launch.wait_exit(TIMEOUT),
+            Some(3),
+            "the game's exit code: {}",
+            launch.output()
+        );
+        assert_eq!(dir.entries(), Vec::<String>::new(), "nothing left");
+        stop_wineserver();
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod command;
+mod container;
 mod gamecmd;
 mod locate;
 mod maps;

@@ -3,12 +3,13 @@
 //! game, so the mappings exist before the game starts, in its own prefix,
 //! and are gone when it ends.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 
 use anyhow::{Context, Result, bail};
 
 use crate::linux::cli::LaunchArgs;
+use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
 use crate::linux::tmpfs::{TmpfsDir, Verdict};
 use crate::linux::{locate, maps};
@@ -25,6 +26,11 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     check_prefix(launcher)?;
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
     let dir = TmpfsDir::check(&args.common.tmpfs)?;
+    let (exe, mounts) = if container::in_command(&args.command[..at]) {
+        through_container(&exe, &dir.path)?
+    } else {
+        (exe, Vec::new())
+    };
     let bridge = bridge_args(&exe, &dir, &specs)?;
     let command = gamecmd::insert_bridge(&args.command, at, &bridge);
     eprintln!(
@@ -37,7 +43,23 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
         args.command[at],
         dir.path.display()
     );
-    let status = run_forwarding_signals(&command)?;
+    let mut child = Command::new(&command[0]);
+    child.args(&command[1..]);
+    if !mounts.is_empty() {
+        let current = std::env::var(container::MOUNTS_VAR).ok();
+        let value = container::mounts_with(current.as_deref(), &mounts);
+        eprintln!(
+            "shm-bridge: asking Steam's container to share {} ({}={value})",
+            mounts
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            container::MOUNTS_VAR
+        );
+        child.env(container::MOUNTS_VAR, value);
+    }
+    let status = run_forwarding_signals(child)?;
     for spec in &specs {
         match dir.remove_leftover(spec.file_name(), false) {
             Verdict::Removed => eprintln!("shm-bridge: removed {} left behind", spec.file_name()),
@@ -89,6 +111,46 @@ fn check_prefix(launcher: Launcher) -> Result<()> {
     Ok(())
 }
 
+/// Where Steam's container shows the game the bridge exe, and the
+/// directories it must be asked to share so that the exe and the tmpfs are
+/// there: a command through the Steam Linux Runtime runs the bridge inside it.
+fn through_container(exe: &Path, tmpfs: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let mut mounts = Vec::new();
+    let exe_dir = exe.parent().unwrap_or(exe);
+    let exe_inside = match container::seen_here(exe) {
+        Seen::Same => exe.to_owned(),
+        Seen::At(inside) => {
+            eprintln!(
+                "shm-bridge: Steam's container shows {} as {}",
+                exe.display(),
+                inside.display()
+            );
+            inside
+        }
+        Seen::IfMounted => {
+            mounts.push(exe_dir.to_owned());
+            exe.to_owned()
+        }
+        Seen::Never => bail!(
+            "{} is where Steam's container never lets the game see it; install shm-bridge \
+             under your home (`cargo xtask install`), or give --exe (or SHM_BRIDGE_EXE_DIR) \
+             a copy of the Windows side there",
+            exe.display()
+        ),
+    };
+    let tmpfs = std::fs::canonicalize(tmpfs).unwrap_or_else(|_| tmpfs.to_owned());
+    match container::seen_here(&tmpfs) {
+        Seen::Same => {}
+        Seen::IfMounted => mounts.push(tmpfs),
+        Seen::At(_) | Seen::Never => bail!(
+            "--tmpfs {}: Steam's container does not show the game this directory, so Linux \
+             programs would not see the game's mappings; use /dev/shm (the default)",
+            tmpfs.display()
+        ),
+    }
+    Ok((exe_inside, mounts))
+}
+
 /// `shm-bridge.exe --tmpfs DIR -m NAMES -s SIZES --`, the sizes all given
 /// (a map without one takes its existing file's size, which must exist).
 fn bridge_args(exe: &Path, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<String>> {
@@ -137,14 +199,13 @@ fn bridge_args(exe: &Path, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<Stri
 }
 
 /// Runs `command`, passing SIGINT, SIGTERM and SIGHUP on to it, and waits.
-fn run_forwarding_signals(command: &[String]) -> Result<ExitStatus> {
+fn run_forwarding_signals(mut command: Command) -> Result<ExitStatus> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
         .context("installing signal handlers")?;
-    let mut child = Command::new(&command[0])
-        .args(&command[1..])
+    let mut child = command
         .spawn()
-        .with_context(|| format!("starting {}", command[0]))?;
+        .with_context(|| format!("starting {}", command.get_program().to_string_lossy()))?;
     let pid = rustix::process::Pid::from_child(&child);
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
