@@ -42,6 +42,7 @@ fn doctor_finds_the_windows_side_and_says_what_is_missing() {
     let (code, out, err) = wine::run(&mut companion(&home, &["doctor"]));
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("ok       bridge exe"), "{out}");
+    assert!(out.contains("ok       Steam's container: "), "{out}");
     assert!(out.contains("ok       tmpfs: /dev/shm"), "{out}");
     assert!(out.contains("launch --game TITLE -- %command%"), "{out}");
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::linux::cli::CommonArgs;
+use crate::linux::container::{self, Seen};
 use crate::linux::tmpfs::TmpfsDir;
 use crate::linux::{locate, maps};
 
@@ -44,6 +45,7 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     match locate::windows_program("shm-bridge.exe", None) {
         Ok(exe) => {
             r.ok("bridge exe", exe.display());
+            container_view(&mut r, &exe);
             match locate::shim_beside(&exe) {
                 Some(dll) => r.ok("bcryptprimitives shim", dll.display()),
                 None if wine.as_deref().is_some_and(needs_shim) => r.missing(
@@ -106,6 +108,30 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     }
     println!("\nEverything needed is here.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How Steam's container, where Proton runs games, will see the exe.
+fn container_view(r: &mut Report, exe: &Path) {
+    const WHAT: &str = "Steam's container";
+    let dir = exe.parent().unwrap_or(exe).display();
+    match container::seen_here(exe) {
+        Seen::Same => r.ok(WHAT, "shows the game the exe at the same path"),
+        Seen::At(inside) => r.ok(
+            WHAT,
+            format!("shows the game the exe as {}", inside.display()),
+        ),
+        Seen::IfMounted => r.ok(
+            WHAT,
+            format!("`launch` asks it to share {dir} (STEAM_COMPAT_MOUNTS)"),
+        ),
+        Seen::Never => r.missing(
+            WHAT,
+            format!(
+                "never shows the game {dir}, so `launch` cannot run the bridge there; \
+                 install under your home (`cargo xtask install`)"
+            ),
+        ),
+    }
 }
 
 /// `wine-8.0` and such: before 8.13, std's ProcessPrng import needs the shim.
