@@ -97,7 +97,10 @@ pub fn seen(path: &Path, home: Option<&Path>, home_shared: bool) -> Seen {
 
 /// [`seen`] for this process's home and environment.
 pub fn seen_here(path: &Path) -> Seen {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    // Resolved as `path` is (on ostree systems /home is a link to /var/home).
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .map(|h| std::fs::canonicalize(&h).unwrap_or(h));
     let home_shared = std::env::var_os("PRESSURE_VESSEL_SHARE_HOME").is_none_or(|v| v != "0");
     seen(path, home.as_deref(), home_shared)
 }
