@@ -5,6 +5,7 @@
 //! Linux reader (this test).
 #![cfg(target_os = "linux")]
 
+use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -129,41 +130,41 @@ fn drive_the_game(dir: &Path, name: &str) {
     page.quit();
 }
 
-#[test]
-fn a_steam_shaped_launch_bridges_the_game_and_leaves_nothing() {
-    let steam = FakeSteam::new();
-    let dir = ShmDir::new();
-    let name = format!("shm-test-{}", nonce());
-    let game = steam.command(
-        &wine::exe("sim-standin"),
-        &[
-            "counter",
-            "--map",
-            &format!("Local\\{name}"),
-            "--size",
-            "64",
-            "--exit-code",
-            "3",
-        ],
-    );
-    let mut launch = Running::spawn(
+/// Starts `shm-bridge launch` (with `options`) bridging `name` in `dir` for
+/// the counter stand-in, run through Steam's command (in its container or
+/// not); the game exits with 3.
+fn launch_counter(
+    steam: &FakeSteam,
+    in_container: bool,
+    options: &[&OsStr],
+    dir: &ShmDir,
+    name: &str,
+) -> Running {
+    let standin = wine::exe("sim-standin");
+    let map = format!("Local\\{name}");
+    let args = ["counter", "--map", &map, "--size", "64", "--exit-code", "3"];
+    let game = if in_container {
+        steam.command_in_container(&standin, &args)
+    } else {
+        steam.command(&standin, &args)
+    };
+    Running::spawn(
         Command::new(SHM_BRIDGE)
-            .args([
-                "launch",
-                "--map",
-                &name,
-                "--size",
-                "4096",
-                "--tmpfs",
-                &dir.arg(),
-                "--",
-            ])
+            .arg("launch")
+            .args(options)
+            .args(["--map", name, "--size", "4096", "--tmpfs", &dir.arg(), "--"])
             .args(&game)
             .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
+            .env_remove("STEAM_COMPAT_MOUNTS")
             .env("WINEDEBUG", "-all"),
-    );
+    )
+}
+
+/// Plays the launched counter game to its end: its exit code comes back
+/// through `launch`, and nothing is left in `dir`.
+fn play_to_the_end(mut launch: Running, dir: &ShmDir, name: &str) {
     launch.expect_line("already existed (bridged)", TIMEOUT);
-    drive_the_game(&dir.path, &name);
+    drive_the_game(&dir.path, name);
     assert_eq!(
         launch.wait_exit(TIMEOUT),
         Some(3),
@@ -175,6 +176,15 @@ fn a_steam_shaped_launch_bridges_the_game_and_leaves_nothing() {
         Vec::<String>::new(),
         "nothing left after the game exits"
     );
+}
+
+#[test]
+fn a_steam_shaped_launch_bridges_the_game_and_leaves_nothing() {
+    let steam = FakeSteam::new();
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let launch = launch_counter(&steam, false, &[], &dir, &name);
+    play_to_the_end(launch, &dir, &name);
 }
 
 /// The Windows side installed in a directory of its own under `base` (as a
@@ -253,47 +263,11 @@ fn in_steams_container_the_bridge_runs_from_opt_or_usr() {
         let installed = Installed::under(base);
         let dir = ShmDir::new();
         let name = format!("shm-test-{}", nonce());
-        let game = steam.command_in_container(
-            &standin,
-            &[
-                "counter",
-                "--map",
-                &format!("Local\\{name}"),
-                "--size",
-                "64",
-                "--exit-code",
-                "3",
-            ],
-        );
-        let mut launch = Running::spawn(
-            Command::new(SHM_BRIDGE)
-                .arg("launch")
-                .arg("--exe")
-                .arg(installed.exe())
-                .args([
-                    "--map",
-                    &name,
-                    "--size",
-                    "4096",
-                    "--tmpfs",
-                    &dir.arg(),
-                    "--",
-                ])
-                .args(&game)
-                .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
-                .env_remove("STEAM_COMPAT_MOUNTS")
-                .env("WINEDEBUG", "-all"),
-        );
+        let exe = installed.exe();
+        let options = [OsStr::new("--exe"), exe.as_os_str()];
+        let mut launch = launch_counter(&steam, true, &options, &dir, &name);
         launch.expect_line(says, TIMEOUT);
-        launch.expect_line("already existed (bridged)", TIMEOUT);
-        drive_the_game(&dir.path, &name);
-        assert_eq!(
-            launch.wait_exit(TIMEOUT),
-            Some(3),
-            "the game's exit code: {}",
-            launch.output()
-        );
-        assert_eq!(dir.entries(), Vec::<String>::new(), "nothing left");
+        play_to_the_end(launch, &dir, &name);
         stop_wineserver();
     }
 }
