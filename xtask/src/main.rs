@@ -300,13 +300,7 @@ fn test() -> Result<()> {
         .arg("-p")
         .env("WINEPREFIX", &prefix)
         .status();
-    // Every `wine` the tests start goes through tools/wine-fixed-heap, which
-    // keeps Debian's Wine from losing one start in 5,000 to where Linux puts
-    // its heap (the script says how).
-    let path = env::join_paths(
-        std::iter::once(root().join("tools/wine-fixed-heap"))
-            .chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
-    )?;
+    let path = path_with_wine_fixed_heap()?;
     let with_wine = |c: &mut Command| {
         c.env("PATH", &path)
             .env("WINEPREFIX", &prefix)
@@ -441,10 +435,22 @@ fn fuzz(seconds: u64) -> Result<()> {
     Ok(())
 }
 
+/// `PATH` with tools/wine-fixed-heap first, so that every `wine` started
+/// goes through it: it keeps Debian's Wine from losing one start in 5,000 to
+/// where Linux puts its heap (the script says how).
+fn path_with_wine_fixed_heap() -> Result<std::ffi::OsString> {
+    Ok(env::join_paths(
+        std::iter::once(root().join("tools/wine-fixed-heap"))
+            .chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
+    )?)
+}
+
 fn demo(rest: &[&str]) -> Result<()> {
     setup(false)?;
     let windows_dir = build_windows(false)?;
     let mut run = cargo();
+    // The README's first command should not fail by Wine's 1 in 5,000.
+    run.env("PATH", path_with_wine_fixed_heap()?);
     run.args([
         "run",
         "--quiet",
