@@ -255,13 +255,13 @@ fn wine_prefix() -> Result<PathBuf> {
 }
 
 /// What tests could leave behind: `/dev/shm` entries, SysV segments, the
-/// tmpfs mounts and installed copies of the bridge some tests make.
+/// tmpfs mounts, links and installed copies of the bridge some tests make.
 fn leftovers() -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    for dir in ["/opt", "/usr/local/share"] {
+    for dir in ["/opt", "/usr/local/share", "/run"] {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("shm-bridge-test-") {
+            if name.starts_with("shm-bridge-test-") || name.starts_with("shm-test-") {
                 found.insert(format!("{dir}/{name}"));
             }
         }

@@ -130,14 +130,14 @@ fn drive_the_game(dir: &Path, name: &str) {
     page.quit();
 }
 
-/// Starts `shm-bridge launch` (with `options`) bridging `name` in `dir` for
-/// the counter stand-in, run through Steam's command (in its container or
-/// not); the game exits with 3.
+/// Starts `shm-bridge launch` (with `options`) bridging `name` in `tmpfs`
+/// for the counter stand-in, run through Steam's command (in its container
+/// or not); the game exits with 3.
 fn launch_counter(
     steam: &FakeSteam,
     in_container: bool,
     options: &[&OsStr],
-    dir: &ShmDir,
+    tmpfs: &Path,
     name: &str,
 ) -> Running {
     let standin = wine::exe("sim-standin");
@@ -152,7 +152,9 @@ fn launch_counter(
         Command::new(SHM_BRIDGE)
             .arg("launch")
             .args(options)
-            .args(["--map", name, "--size", "4096", "--tmpfs", &dir.arg(), "--"])
+            .args(["--map", name, "--size", "4096", "--tmpfs"])
+            .arg(tmpfs)
+            .arg("--")
             .args(&game)
             .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
             .env_remove("STEAM_COMPAT_MOUNTS")
@@ -183,8 +185,26 @@ fn a_steam_shaped_launch_bridges_the_game_and_leaves_nothing() {
     let steam = FakeSteam::new();
     let dir = ShmDir::new();
     let name = format!("shm-test-{}", nonce());
-    let launch = launch_counter(&steam, false, &[], &dir, &name);
+    let launch = launch_counter(&steam, false, &[], &dir.path, &name);
     play_to_the_end(launch, &dir, &name);
+}
+
+/// A symbolic link of the test's own, removed after.
+struct Link(PathBuf);
+
+impl Link {
+    /// A new link in `dir` to `target`.
+    fn new(dir: &Path, target: &Path) -> Link {
+        let link = dir.join(format!("shm-test-link-{}", nonce()));
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        Link(link)
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The Windows side installed in a directory of its own under `base` (as a
@@ -265,7 +285,10 @@ fn in_steams_container_the_bridge_runs_from_opt_or_usr() {
         let name = format!("shm-test-{}", nonce());
         let exe = installed.exe();
         let options = [OsStr::new("--exe"), exe.as_os_str()];
-        let mut launch = launch_counter(&steam, true, &options, &dir, &name);
+        // Named through a link under /run, which the container keeps to
+        // itself: the bridge must be given the path the link resolves to.
+        let link = Link::new(Path::new("/run"), &dir.path);
+        let mut launch = launch_counter(&steam, true, &options, &link.0, &name);
         launch.expect_line(says, TIMEOUT);
         play_to_the_end(launch, &dir, &name);
         stop_wineserver();

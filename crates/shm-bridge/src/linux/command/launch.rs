@@ -26,12 +26,16 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     check_prefix(launcher)?;
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
     let dir = TmpfsDir::check(&args.common.tmpfs)?;
-    let (exe, mounts) = if container::in_command(&args.command[..at]) {
-        through_container(&exe, &dir.path)?
+    let place = if container::in_command(&args.command[..at]) {
+        Placement::in_container(&exe, &dir.path)?
     } else {
-        (exe, Vec::new())
+        Placement {
+            exe,
+            tmpfs: dir.path.clone(),
+            mounts: Vec::new(),
+        }
     };
-    let bridge = bridge_args(&exe, &dir, &specs)?;
+    let bridge = bridge_args(&place, &dir, &specs)?;
     let command = gamecmd::insert_bridge(&args.command, at, &bridge);
     eprintln!(
         "shm-bridge: bridging {} for {} in {}",
@@ -45,12 +49,13 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     );
     let mut child = Command::new(&command[0]);
     child.args(&command[1..]);
-    if !mounts.is_empty() {
+    if !place.mounts.is_empty() {
         let current = std::env::var(container::MOUNTS_VAR).ok();
-        let value = container::mounts_with(current.as_deref(), &mounts);
+        let value = container::mounts_with(current.as_deref(), &place.mounts);
         eprintln!(
             "shm-bridge: asking Steam's container to share {} ({}={value})",
-            mounts
+            place
+                .mounts
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
@@ -111,49 +116,67 @@ fn check_prefix(launcher: Launcher) -> Result<()> {
     Ok(())
 }
 
-/// Where Steam's container shows the game the bridge exe, and the
-/// directories it must be asked to share so that the exe and the tmpfs are
-/// there: a command through the Steam Linux Runtime runs the bridge inside it.
-fn through_container(exe: &Path, tmpfs: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
-    let mut mounts = Vec::new();
-    let exe_dir = exe.parent().unwrap_or(exe);
-    let exe_inside = match container::seen_here(exe) {
-        Seen::Same => exe.to_owned(),
-        Seen::At(inside) => {
-            eprintln!(
-                "shm-bridge: Steam's container shows {} as {}",
-                exe.display(),
-                inside.display()
-            );
-            inside
+/// The paths the bridge exe is given, as the game's side sees them.
+struct Placement {
+    /// The bridge exe.
+    exe: PathBuf,
+    /// The tmpfs directory.
+    tmpfs: PathBuf,
+    /// Directories Steam's container must be asked to share.
+    mounts: Vec<PathBuf>,
+}
+
+impl Placement {
+    /// For a command through the Steam Linux Runtime, which runs the bridge
+    /// inside its container: where the container shows the exe and the
+    /// tmpfs, and what it must be asked to share.
+    fn in_container(exe: &Path, tmpfs: &Path) -> Result<Placement> {
+        let mut mounts = Vec::new();
+        let exe_dir = exe.parent().unwrap_or(exe);
+        let exe_inside = match container::seen_here(exe) {
+            Seen::Same => exe.to_owned(),
+            Seen::At(inside) => {
+                eprintln!(
+                    "shm-bridge: Steam's container shows {} as {}",
+                    exe.display(),
+                    inside.display()
+                );
+                inside
+            }
+            Seen::IfMounted => {
+                mounts.push(exe_dir.to_owned());
+                exe.to_owned()
+            }
+            Seen::Never => bail!(
+                "{} is where Steam's container never lets the game see it; install shm-bridge \
+                 under your home (`cargo xtask install`), or give --exe (or SHM_BRIDGE_EXE_DIR) \
+                 a copy of the Windows side there",
+                exe.display()
+            ),
+        };
+        // Resolved, since the path as given may run through /run (Debian's
+        // /run/shm links to /dev/shm), which the container does not share.
+        let tmpfs = std::fs::canonicalize(tmpfs).unwrap_or_else(|_| tmpfs.to_owned());
+        match container::seen_here(&tmpfs) {
+            Seen::Same => {}
+            Seen::IfMounted => mounts.push(tmpfs.clone()),
+            Seen::At(_) | Seen::Never => bail!(
+                "--tmpfs {}: Steam's container does not show the game this directory, so Linux \
+                 programs would not see the game's mappings; use /dev/shm (the default)",
+                tmpfs.display()
+            ),
         }
-        Seen::IfMounted => {
-            mounts.push(exe_dir.to_owned());
-            exe.to_owned()
-        }
-        Seen::Never => bail!(
-            "{} is where Steam's container never lets the game see it; install shm-bridge \
-             under your home (`cargo xtask install`), or give --exe (or SHM_BRIDGE_EXE_DIR) \
-             a copy of the Windows side there",
-            exe.display()
-        ),
-    };
-    let tmpfs = std::fs::canonicalize(tmpfs).unwrap_or_else(|_| tmpfs.to_owned());
-    match container::seen_here(&tmpfs) {
-        Seen::Same => {}
-        Seen::IfMounted => mounts.push(tmpfs),
-        Seen::At(_) | Seen::Never => bail!(
-            "--tmpfs {}: Steam's container does not show the game this directory, so Linux \
-             programs would not see the game's mappings; use /dev/shm (the default)",
-            tmpfs.display()
-        ),
+        Ok(Placement {
+            exe: exe_inside,
+            tmpfs,
+            mounts,
+        })
     }
-    Ok((exe_inside, mounts))
 }
 
 /// `shm-bridge.exe --tmpfs DIR -m NAMES -s SIZES --`, the sizes all given
 /// (a map without one takes its existing file's size, which must exist).
-fn bridge_args(exe: &Path, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<String>> {
+fn bridge_args(place: &Placement, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<String>> {
     let mut sizes = Vec::with_capacity(specs.len());
     for spec in specs {
         let size = match spec.size {
@@ -186,9 +209,9 @@ fn bridge_args(exe: &Path, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<Stri
         );
     }
     let mut args = vec![
-        exe.display().to_string(),
+        place.exe.display().to_string(),
         "--tmpfs".into(),
-        dir.path.display().to_string(),
+        place.tmpfs.display().to_string(),
         "--map".into(),
     ];
     args.extend(specs.iter().map(|s| s.name.to_string()));
