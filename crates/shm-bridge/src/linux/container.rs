@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 pub const MOUNTS_VAR: &str = "STEAM_COMPAT_MOUNTS";
 
 /// Whether the command runs its program in Steam's container: its entry
-/// point (`SteamLinuxRuntime_sniper/_v2-entry-point`) comes before it.
+/// point (`SteamLinuxRuntime_sniper/_v2-entry-point`, or soldier's `run`)
+/// comes before it.
 pub fn in_command(args: &[String]) -> bool {
     args.iter().any(|arg| {
         let path = Path::new(arg);
@@ -145,6 +146,15 @@ mod tests {
         .map(String::from)
         .into();
         assert!(in_command(&steam));
+        // Proton 5.13's soldier runtime: `/run %verb%` in its manifest.
+        let soldier: Vec<String> = [
+            "/home/u/.steam/steam/steamapps/common/SteamLinuxRuntime_soldier/run",
+            "waitforexitandrun",
+            "--",
+        ]
+        .map(String::from)
+        .into();
+        assert!(in_command(&soldier));
         let plain: Vec<String> = ["env", "WINEPREFIX=/p", "/usr/bin/wine"]
             .map(String::from)
             .into();
