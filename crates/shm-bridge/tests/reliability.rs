@@ -226,6 +226,74 @@ fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
     assert_eq!(dir.entries(), Vec::<String>::new(), "{out}");
 }
 
+/// The bridge wrapping a launcher that starts the game and exits at once.
+fn bridge_a_launcher(dir: &ShmDir, name: &str) -> Running {
+    let standin = wine::exe("sim-standin").display().to_string();
+    let mut b = bridge(&[
+        "-m",
+        name,
+        "-s",
+        "4096",
+        "--tmpfs",
+        &dir.arg(),
+        "--",
+        &standin,
+        "bootstrap",
+        "counter",
+        "--map",
+        name,
+        "--size",
+        "64",
+        "--exit-code",
+        "3",
+        // Ends by itself should the test fail before it asks the game to quit.
+        "--seconds",
+        "60",
+    ]);
+    b.expect_line("exited with code 0.", TIMEOUT);
+    b.expect_line("Waiting for the 1 process(es) it started", TIMEOUT);
+    b
+}
+
+#[test]
+fn a_launcher_that_exits_first_leaves_the_bridge_up_until_the_game_ends() {
+    let dir = ShmDir::new();
+    let name = format!("shm-test-{}", nonce());
+    let mut b = bridge_a_launcher(&dir, &name);
+    // The launcher is gone; the game still writes through the bridged file.
+    let mem = standin::open(&dir.path, &name);
+    let page = CounterPage(&mem);
+    page.assert_advancing();
+    page.assert_game_reads(4242);
+    assert!(
+        dir.entries().contains(&name),
+        "the file stays while the game runs"
+    );
+    page.quit();
+    let code = b.wait_exit(TIMEOUT);
+    let out = b.output();
+    assert_eq!(code, Some(0), "the launcher's exit code: {out}");
+    assert!(
+        out.contains("Every process it started has exited."),
+        "{out}"
+    );
+    assert_eq!(dir.entries(), Vec::<String>::new(), "{out}");
+
+    // Asked to stop while only the game runs: the bridge goes, the game stays.
+    let dir = ShmDir::new();
+    let mut b = bridge_a_launcher(&dir, &name);
+    let mem = standin::open(&dir.path, &name);
+    let page = CounterPage(&mem);
+    page.assert_advancing();
+    b.signal(Signal::INT);
+    let code = b.wait_exit(TIMEOUT);
+    let out = b.output();
+    assert_eq!(code, Some(130), "{out}");
+    assert!(out.contains("keep running without the bridge"), "{out}");
+    page.assert_advancing();
+    page.quit();
+}
+
 #[test]
 fn a_tmpfs_too_small_fails_at_start_before_the_game_runs() {
     let tiny = Tmpfs::mount_in(&std::env::temp_dir(), "64k");

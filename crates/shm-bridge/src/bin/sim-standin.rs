@@ -10,6 +10,7 @@
 //! sim-standin acc [--exit-code N] [--seconds S]
 //! sim-standin pingpong --map NAME --size BYTES
 //! sim-standin empty
+//! sim-standin bootstrap MODE ARGS...
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
@@ -28,6 +29,9 @@
 //! the `u64` at 8, with no sleep and no system call, until the value is
 //! `u64::MAX`. `empty` prints `ready` and exits: Wine's own start-up, which
 //! the benchmark of the bridge's start-up is measured against.
+//!
+//! `bootstrap` is a game's launcher that starts the game (`sim-standin MODE
+//! ARGS...`, a process of its own) and exits at once with 0, not waiting.
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -58,7 +62,8 @@ mod standin {
     const USAGE: &str = "usage: sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]\n       \
                          sim-standin acc [--exit-code N] [--seconds S]\n       \
                          sim-standin pingpong --map NAME --size BYTES\n       \
-                         sim-standin empty";
+                         sim-standin empty\n       \
+                         sim-standin bootstrap MODE ARGS...";
 
     /// The offsets of the ping-pong page: the benchmark's number, the echo.
     const PING: usize = 0;
@@ -166,6 +171,17 @@ mod standin {
     }
 
     fn run(args: &[String]) -> Result<ExitCode, String> {
+        if let [bootstrap, game @ ..] = args
+            && bootstrap == "bootstrap"
+        {
+            let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+            let child = std::process::Command::new(me)
+                .args(game)
+                .spawn()
+                .map_err(|e| format!("starting the game: {e}"))?;
+            println!("bootstrap: started the game (pid {}); exiting", child.id());
+            return Ok(ExitCode::SUCCESS);
+        }
         let o = parse(args)?;
         match o.mode {
             Mode::Counter => counter(&o)?,

@@ -3,6 +3,7 @@
 
 mod bridge;
 mod cleanup;
+mod family;
 mod start;
 mod stop;
 mod tmpfs;
@@ -108,7 +109,8 @@ fn describe(b: &Bridged) -> String {
     )
 }
 
-/// Wrapper mode: starts the game, waits for it or for a stop request.
+/// Wrapper mode: starts the game, waits for it and for every process it
+/// started (a launcher may exit before the game does), or for a stop request.
 fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
     let (program, args) = command.split_first().context("no program after --")?;
     let program = if program.starts_with('/') {
@@ -116,6 +118,14 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
     } else {
         program.into()
     };
+    let family = family::Family::join()
+        .inspect_err(|e| {
+            println!(
+                "Cannot follow the processes {} starts ({e}); the bridge ends when it does.",
+                program.display()
+            )
+        })
+        .ok();
     println!("All {count} mappings exist; starting {}", program.display());
     let mut child = start::with_retries(&program, || Command::new(&program).args(args).spawn())?;
     let handles = [child.as_raw_handle(), stop.event()];
@@ -131,6 +141,20 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
     let status = child.wait().context("waiting for the game")?;
     let code = status.code().unwrap_or(1) as u32;
     println!("{} exited with code {code}.", program.display());
+    if let Some(family) = &family {
+        let others = family.others().context("counting the game's processes")?;
+        if others > 0 {
+            println!("Waiting for the {others} process(es) it started; the bridge ends with them.");
+            if !family
+                .wait_for_others(stop.event())
+                .context("waiting for the game's processes")?
+            {
+                println!("Stopping; the game's processes keep running without the bridge.");
+                return Ok(ExitCode::from(130));
+            }
+            println!("Every process it started has exited.");
+        }
+    }
     Ok(ExitCode::from(unix_exit_code(code)))
 }
 
