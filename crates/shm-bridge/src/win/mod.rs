@@ -118,6 +118,7 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
     } else {
         program.into()
     };
+    println!("All {count} mappings exist; starting {}", program.display());
     let family = family::Family::join()
         .inspect_err(|e| {
             println!(
@@ -126,7 +127,6 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
             )
         })
         .ok();
-    println!("All {count} mappings exist; starting {}", program.display());
     let mut child = start::with_retries(&program, || Command::new(&program).args(args).spawn())?;
     let handles = [child.as_raw_handle(), stop.event()];
     // SAFETY: two live handles; waits for either without using CPU.
