@@ -25,6 +25,17 @@ pub fn bridge_ready(args: &[&str]) -> Running {
     b
 }
 
+/// `shm-bridge.exe` in wrapper mode in the shared prefix: bridges the
+/// 4 KiB mapping `name` in `dir` and starts the stand-in (by its Unix path,
+/// as Proton passes it) with `game`, its arguments, not waited for.
+pub fn bridge_wrapping(dir: &Path, name: &str, game: &[&str]) -> Running {
+    let dir = dir.display().to_string();
+    let standin = wine::exe("sim-standin").display().to_string();
+    let mut args = vec!["-m", name, "-s", "4096", "--tmpfs", &dir, "--", &standin];
+    args.extend_from_slice(game);
+    bridge_in(&wine::prefix(), &args)
+}
+
 /// The game stand-in writing the counter page of mapping `name` in the
 /// prefix `prefix`, once it has found the bridge's mapping.
 pub fn game_in(prefix: &Path, name: &str) -> Running {

@@ -90,12 +90,21 @@ impl PrivatePrefix {
     }
 }
 
-impl Drop for PrivatePrefix {
-    fn drop(&mut self) {
-        let _ = Command::new("wineserver")
+impl PrivatePrefix {
+    /// Ends its wineserver and every Wine process in it; whether
+    /// `wineserver -k` succeeded.
+    pub fn stop_wineserver(&self) -> bool {
+        Command::new("wineserver")
             .arg("-k")
             .env("WINEPREFIX", &self.path)
-            .status();
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for PrivatePrefix {
+    fn drop(&mut self) {
+        let _ = self.stop_wineserver();
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

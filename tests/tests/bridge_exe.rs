@@ -123,25 +123,19 @@ fn a_preset_creates_the_mappings_of_its_title() {
 fn wrapper_mode_starts_the_game_and_passes_its_exit_code_through() {
     let dir = ShmDir::new();
     let base = format!("shm-test-{}", nonce());
-    let standin = wine::exe("sim-standin");
-    // A Unix path to the game, as Proton passes it.
-    let mut b = bridge(&[
-        "-m",
+    let mut b = standin::bridge_wrapping(
+        &dir.path,
         &base,
-        "-s",
-        "4096",
-        "--tmpfs",
-        &dir.arg(),
-        "--",
-        &standin.display().to_string(),
-        "counter",
-        "--map",
-        &base,
-        "--size",
-        "64",
-        "--exit-code",
-        "7",
-    ]);
+        &[
+            "counter",
+            "--map",
+            &base,
+            "--size",
+            "64",
+            "--exit-code",
+            "7",
+        ],
+    );
     b.expect_line("starting", START);
     b.expect_line("already existed (bridged)", START);
     let mem = open(&dir.path, &base);

@@ -246,13 +246,7 @@ fn in_steams_container_the_bridge_runs_from_opt_or_usr() {
     // Proton's wineserver runs in the container and opens the programs it
     // starts, so this prefix's must start there: a prefix of the test's own.
     let prefix = PrivatePrefix::boot();
-    let stop_wineserver = || {
-        let _ = Command::new("wineserver")
-            .arg("-k")
-            .env("WINEPREFIX", &prefix.path)
-            .status();
-    };
-    stop_wineserver();
+    let _ = prefix.stop_wineserver();
     let steam = FakeSteam::with_prefix(&prefix.path);
     let standin = wine::exe("sim-standin");
 
@@ -291,7 +285,7 @@ fn in_steams_container_the_bridge_runs_from_opt_or_usr() {
         let mut launch = launch_counter(&steam, true, &options, &link.0, &name);
         launch.expect_line(says, TIMEOUT);
         play_to_the_end(launch, &dir, &name);
-        stop_wineserver();
+        let _ = prefix.stop_wineserver();
     }
 }
 

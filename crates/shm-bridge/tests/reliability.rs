@@ -135,12 +135,7 @@ fn wineserver_kill_hangs_nothing_and_leaves_only_what_clean_removes() {
     );
     b.expect_line("mappings exist", TIMEOUT);
     let g = standin::game_in(&prefix.path, &name);
-    let status = std::process::Command::new("wineserver")
-        .arg("-k")
-        .env("WINEPREFIX", &prefix.path)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(prefix.stop_wineserver(), "wineserver -k");
     b.wait_exit(Duration::from_secs(20));
     let mut g = g;
     g.wait_exit(Duration::from_secs(20));
@@ -179,12 +174,7 @@ fn wineserver_kill_under_launch_ends_launch_and_cleans_up() {
             .env("WINEDEBUG", "-all"),
     );
     launch.expect_line("already existed (bridged)", TIMEOUT);
-    let status = std::process::Command::new("wineserver")
-        .arg("-k")
-        .env("WINEPREFIX", &prefix.path)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(prefix.stop_wineserver(), "wineserver -k");
     let code = launch.wait_exit(Duration::from_secs(20));
     assert_ne!(code, Some(0), "the game was killed: {}", launch.output());
     assert_eq!(
@@ -198,22 +188,11 @@ fn wineserver_kill_under_launch_ends_launch_and_cleans_up() {
 fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
     let dir = ShmDir::new();
     let name = format!("shm-test-{}", nonce());
-    let standin = wine::exe("sim-standin").display().to_string();
-    let mut b = bridge(&[
-        "-m",
+    let mut b = standin::bridge_wrapping(
+        &dir.path,
         &name,
-        "-s",
-        "4096",
-        "--tmpfs",
-        &dir.arg(),
-        "--",
-        &standin,
-        "counter",
-        "--map",
-        &name,
-        "--size",
-        "64",
-    ]);
+        &["counter", "--map", &name, "--size", "64"],
+    );
     b.expect_line("already existed (bridged)", TIMEOUT);
     let mem = standin::open(&dir.path, &name);
     CounterPage(&mem).assert_advancing();
@@ -228,28 +207,23 @@ fn a_game_crash_in_wrapper_mode_removes_the_files_and_fails() {
 
 /// The bridge wrapping a launcher that starts the game and exits at once.
 fn bridge_a_launcher(dir: &ShmDir, name: &str) -> Running {
-    let standin = wine::exe("sim-standin").display().to_string();
-    let mut b = bridge(&[
-        "-m",
+    let mut b = standin::bridge_wrapping(
+        &dir.path,
         name,
-        "-s",
-        "4096",
-        "--tmpfs",
-        &dir.arg(),
-        "--",
-        &standin,
-        "bootstrap",
-        "counter",
-        "--map",
-        name,
-        "--size",
-        "64",
-        "--exit-code",
-        "3",
-        // Ends by itself should the test fail before it asks the game to quit.
-        "--seconds",
-        "60",
-    ]);
+        &[
+            "bootstrap",
+            "counter",
+            "--map",
+            name,
+            "--size",
+            "64",
+            "--exit-code",
+            "3",
+            // Ends by itself should the test fail before it asks the game to quit.
+            "--seconds",
+            "60",
+        ],
+    );
     b.expect_line("exited with code 0.", TIMEOUT);
     b.expect_line("Waiting for the 1 process(es) it started", TIMEOUT);
     b

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use shm_tests::tmpfs::Tmpfs;
 use shmem::{
     HugePages, MapOptions, MemfdShMemProvider, PosixShMem, PosixShMemProvider, ShBytes, ShMem,
     ShMemError, ShMemId, ShMemProvider, SysvShMemProvider,
@@ -262,46 +263,13 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A 64 KiB tmpfs, unmounted on drop (a mapping left in it would keep it
-/// mounted: drop those first).
-struct TinyTmpfs {
-    path: std::path::PathBuf,
-}
-
-impl TinyTmpfs {
-    fn mount() -> TinyTmpfs {
-        assert!(
-            is_root(),
-            "this test mounts a 64 KiB tmpfs and so needs root (CI runs as root)"
-        );
-        let path = std::env::temp_dir().join(format!("shm-test-tiny-{}", std::process::id()));
-        std::fs::create_dir(&path).unwrap();
-        let tmpfs = TinyTmpfs { path };
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
-            .arg(&tmpfs.path)
-            .status()
-            .unwrap();
-        assert!(mounted.success());
-        tmpfs
-    }
-}
-
-impl Drop for TinyTmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(&self.path)
-            .status();
-        let _ = std::fs::remove_dir(&self.path);
-    }
-}
-
 /// A segment bigger than the space its tmpfs has left: mapped plainly it
 /// would end in SIGBUS at the first write past the space; prefaulted, it
 /// fails when it is mapped.
 #[test]
 fn prefaulting_turns_a_full_tmpfs_into_an_error() {
-    let tmpfs = TinyTmpfs::mount();
+    // Dropped after the mappings below (a live mapping keeps it mounted).
+    let tmpfs = Tmpfs::mount_in(&std::env::temp_dir(), "64k");
     let file = tmpfs.path.join("big");
     // Sparse: the size is set, no page is allocated yet.
     std::fs::File::create(&file)

@@ -127,13 +127,17 @@ pub fn mounts_with(current: Option<&str>, dirs: &[PathBuf]) -> String {
 mod tests {
     use super::*;
 
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
     fn at(path: &str) -> Seen {
         seen(Path::new(path), Some(Path::new("/home/u")), true)
     }
 
     #[test]
     fn finds_the_runtime_in_a_steam_command() {
-        let steam: Vec<String> = [
+        let steam = strings(&[
             "/home/u/.steam/steam/ubuntu12_32/reaper",
             "SteamLaunch",
             "--",
@@ -142,22 +146,16 @@ mod tests {
             "--",
             "/home/u/.steam/steam/steamapps/common/Proton 9.0/proton",
             "waitforexitandrun",
-        ]
-        .map(String::from)
-        .into();
+        ]);
         assert!(in_command(&steam));
         // Proton 5.13's soldier runtime: `/run %verb%` in its manifest.
-        let soldier: Vec<String> = [
+        let soldier = strings(&[
             "/home/u/.steam/steam/steamapps/common/SteamLinuxRuntime_soldier/run",
             "waitforexitandrun",
             "--",
-        ]
-        .map(String::from)
-        .into();
+        ]);
         assert!(in_command(&soldier));
-        let plain: Vec<String> = ["env", "WINEPREFIX=/p", "/usr/bin/wine"]
-            .map(String::from)
-            .into();
+        let plain = strings(&["env", "WINEPREFIX=/p", "/usr/bin/wine"]);
         assert!(!in_command(&plain));
     }
 
