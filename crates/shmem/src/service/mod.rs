@@ -430,6 +430,9 @@ mod tests {
             b.shmem_from_id_and_size(mem.id(), 10_001),
             Err(ShMemError::TooSmall { .. })
         ));
+        // The refused second start probed the socket: that connection counts
+        // as a client until the service sees it close.
+        wait_for(&service, |s| s.clients == 2);
         let stats = b.service_stats().unwrap();
         assert_eq!((stats.clients, stats.segments, stats.bytes), (2, 1, 10_000));
         let id = mem.id();
