@@ -25,19 +25,28 @@ struct Resources {
     sysv: BTreeSet<String>,
 }
 
-fn sysv_ids() -> BTreeSet<String> {
+/// SysV segments created by one of `pids`.
+fn sysv_ids(pids: &[u32]) -> BTreeSet<String> {
     std::fs::read_to_string("/proc/sysvipc/shm")
         .unwrap_or_default()
         .lines()
         .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .filter_map(|l| {
+            // key shmid perms size cpid ...
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            let creator: u32 = fields.get(4)?.parse().ok()?;
+            pids.contains(&creator).then(|| fields[1].to_owned())
+        })
         .collect()
 }
 
 /// How shared memory shows in `/proc/self/maps`.
 const SHARED: [&str; 3] = ["/memfd:", "/dev/shm/", "/SYSV"];
 
-fn resources() -> Resources {
+/// What this process holds, and what `pids` made in /dev/shm and SysV:
+/// other programs on the machine (a browser, a sound server, another
+/// test run) make and remove their own segments as they please.
+fn resources(pids: &[u32]) -> Resources {
     Resources {
         fds: std::fs::read_dir("/proc/self/fd").unwrap().count(),
         // Shared memory mappings only: test threads come and go with their stacks.
@@ -46,11 +55,16 @@ fn resources() -> Resources {
             .lines()
             .filter(|l| SHARED.iter().any(|k| l.contains(k)))
             .count(),
+        // The library names its files `shmem-PID-...`.
         dev_shm: std::fs::read_dir("/dev/shm")
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| {
+                pids.iter()
+                    .any(|pid| name.starts_with(&format!("shmem-{pid}-")))
+            })
             .collect(),
-        sysv: sysv_ids(),
+        sysv: sysv_ids(pids),
     }
 }
 
@@ -58,7 +72,8 @@ fn cycles<P: ShMemProvider>(n: usize) {
     let mut provider = P::new().unwrap();
     // Warm up: a provider may keep a connection or a lazily made resource.
     drop(provider.new_shmem(4096).unwrap());
-    let before = resources();
+    let me = [std::process::id()];
+    let before = resources(&me);
     for i in 0..n {
         let mem = provider.new_shmem(4096 + i % 3 * 4096).unwrap();
         mem.store(i % 4096, 1);
@@ -66,7 +81,7 @@ fn cycles<P: ShMemProvider>(n: usize) {
         drop(mem);
         drop(again);
     }
-    let after = resources();
+    let after = resources(&me);
     assert_eq!(before, after, "{} leaked", std::any::type_name::<P>());
 }
 
@@ -102,9 +117,14 @@ fn holder(backend: &str, count: usize) -> (std::process::Child, Vec<ShMemId>) {
 #[test]
 fn a_process_killed_holding_anonymous_segments_leaves_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let before = resources();
+    let mut holders = Vec::new();
     for backend in ["memfd", "sysv", "std"] {
         let (mut child, ids) = holder(backend, 8);
+        holders.push(child.id());
+        if backend == "sysv" {
+            let seen = resources(&[child.id()]).sysv;
+            assert_eq!(seen.len(), ids.len(), "the holder's segments: {seen:?}");
+        }
         // While it lives, its segments are real and reachable.
         let mut probe = StdShMemProvider::new().unwrap();
         for id in &ids {
@@ -135,10 +155,7 @@ fn a_process_killed_holding_anonymous_segments_leaves_nothing() {
             );
         }
     }
-    assert_eq!(resources().sysv, before.sysv, "no SysV segment left");
-    assert_eq!(
-        resources().dev_shm,
-        before.dev_shm,
-        "nothing left in /dev/shm"
-    );
+    let left = resources(&holders);
+    assert_eq!(left.sysv, BTreeSet::new(), "no SysV segment left");
+    assert_eq!(left.dev_shm, BTreeSet::new(), "nothing left in /dev/shm");
 }
