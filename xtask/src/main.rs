@@ -18,6 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::env;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -273,19 +274,32 @@ fn leftovers() -> BTreeSet<String> {
             }
         }
     }
+    // Shared memory of this user only: another user's programs (a desktop
+    // session's browser, when the tests run as root) come and go meanwhile.
+    let me = tester_uid();
     if let Ok(dir) = std::fs::read_dir("/dev/shm") {
         for entry in dir.flatten() {
-            found.insert(format!("/dev/shm/{}", entry.file_name().to_string_lossy()));
+            if entry.metadata().is_ok_and(|m| Some(m.uid()) == me) {
+                found.insert(format!("/dev/shm/{}", entry.file_name().to_string_lossy()));
+            }
         }
     }
     if let Ok(text) = std::fs::read_to_string("/proc/sysvipc/shm") {
         for line in text.lines().skip(1) {
-            if let Some(shmid) = line.split_whitespace().nth(1) {
+            // key shmid perms size cpid lpid nattch uid gid cuid ...
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let creator = fields.get(9).and_then(|uid| uid.parse().ok());
+            if let Some(shmid) = fields.get(1).filter(|_| creator == me) {
                 found.insert(format!("SysV segment {shmid}"));
             }
         }
     }
     found
+}
+
+/// The user the tests run as: `/proc/self` belongs to this process's user.
+fn tester_uid() -> Option<u32> {
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 fn test() -> Result<()> {
@@ -606,4 +620,40 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
         .with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
     eprintln!("  {}", to.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The end-of-run check sees this user's files and SysV segments, and
+    /// not another user's (as root: the tests need root anyway).
+    #[test]
+    fn leftovers_are_this_users_shared_memory() {
+        let file = format!("xtask-test-{}", std::process::id());
+        let path = Path::new("/dev/shm").join(&file);
+        std::fs::write(&path, b"left").unwrap();
+        let theirs = Path::new("/dev/shm").join(format!("{file}-theirs"));
+        std::fs::write(&theirs, b"someone else's").unwrap();
+        std::os::unix::fs::chown(&theirs, Some(61_234), Some(61_234)).unwrap();
+        let made = Command::new("ipcmk").args(["-M", "4096"]).output().unwrap();
+        let said = String::from_utf8_lossy(&made.stdout);
+        let shmid = said.trim().rsplit(' ').next().unwrap().to_owned();
+        let found = leftovers();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(&theirs).unwrap();
+        assert!(
+            Command::new("ipcrm")
+                .args(["-m", &shmid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(found.contains(&format!("/dev/shm/{file}")), "{found:?}");
+        assert!(
+            found.contains(&format!("SysV segment {shmid}")),
+            "{said} {found:?}"
+        );
+        assert!(!found.iter().any(|f| f.ends_with("-theirs")), "{found:?}");
+    }
 }
