@@ -119,10 +119,7 @@ fn have(program: &str) -> bool {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    current_uid() == Some(0)
 }
 
 /// Installs missing apt packages and rustup targets.
@@ -276,7 +273,7 @@ fn leftovers() -> BTreeSet<String> {
     }
     // Shared memory of this user only: another user's programs (a desktop
     // session's browser, when the tests run as root) come and go meanwhile.
-    let me = tester_uid();
+    let me = current_uid();
     if let Ok(dir) = std::fs::read_dir("/dev/shm") {
         for entry in dir.flatten() {
             if entry.metadata().is_ok_and(|m| Some(m.uid()) == me) {
@@ -297,8 +294,8 @@ fn leftovers() -> BTreeSet<String> {
     found
 }
 
-/// The user the tests run as: `/proc/self` belongs to this process's user.
-fn tester_uid() -> Option<u32> {
+/// This process's user: `/proc/self` belongs to it.
+fn current_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
