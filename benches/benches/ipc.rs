@@ -101,9 +101,15 @@ mod linux {
             }
         }
         let row = format!("{group}/64KiB");
-        record_turn_ratios(&row, &turns);
+        record_turn_ratios(&row, &turns, 0);
         for (i, (name, _)) in contenders.iter().enumerate().skip(3) {
-            record_turn_ratio(&format!("{row}, against {name}: shmem / libafl"), &turns, i);
+            if name.starts_with("shmem") {
+                // A variant of ours: a row of its own against LibAFL and the floor.
+                record_turn_ratios(&format!("{row}, {name}"), &turns, i);
+            } else {
+                let versus = format!("{row}, against {name}: shmem / libafl");
+                record_turn_ratio(&versus, &turns, 0, i);
+            }
         }
     }
 
@@ -200,6 +206,10 @@ mod linux {
                     (
                         "libafl+size-check",
                         vec!["reopen", "libafl-sysv-checked", afl.id().as_str(), &size],
+                    ),
+                    (
+                        "shmem-unchecked",
+                        vec!["reopen", "shmem-unchecked", &shmid, &size],
                     ),
                 ],
             );

@@ -87,7 +87,7 @@ mod linux {
             return;
         };
         let turns = interleave(&mut [ours, libafl, floor], Duration::from_secs(3));
-        record_turn_ratios(&format!("{group}/{label}"), &turns);
+        record_turn_ratios(&format!("{group}/{label}"), &turns, 0);
     }
 
     fn ours<P: ShMemProvider + 'static>(

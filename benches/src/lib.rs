@@ -197,19 +197,20 @@ pub fn interleave(contenders: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<
 /// The group under which [`record_turn_ratios`] files its ratios.
 pub const INTERLEAVED: &str = "interleaved";
 
-/// Records, for the row `row`, the median over `turns` of the first
-/// contender's (`shmem`) time over the second's (`libafl`) and the third's
-/// (`floor`): the rows of `bench-report`'s table of ratios in turns.
-pub fn record_turn_ratios(row: &str, turns: &[Vec<f64>]) {
+/// Records, for the row `row`, the median over `turns` of contender
+/// `mine`'s time (`shmem`, or a variant of it) over the second's (`libafl`)
+/// and the third's (`floor`): the rows of `bench-report`'s table of ratios
+/// in turns.
+pub fn record_turn_ratios(row: &str, turns: &[Vec<f64>], mine: usize) {
     for (other, name) in [(1, "libafl"), (2, "floor")] {
-        record_turn_ratio(&format!("{row}: shmem / {name}"), turns, other);
+        record_turn_ratio(&format!("{row}: shmem / {name}"), turns, mine, other);
     }
 }
 
-/// Records under `name` the median over `turns` of the first contender's
+/// Records under `name` the median over `turns` of contender `mine`'s
 /// time over contender `other`'s.
-pub fn record_turn_ratio(name: &str, turns: &[Vec<f64>], other: usize) {
-    let mut ratios: Vec<f64> = turns.iter().map(|t| t[0] / t[other]).collect();
+pub fn record_turn_ratio(name: &str, turns: &[Vec<f64>], mine: usize, other: usize) {
+    let mut ratios: Vec<f64> = turns.iter().map(|t| t[mine] / t[other]).collect();
     results::record(INTERLEAVED, name, median_f64(&mut ratios), "ratio");
 }
 

@@ -9,7 +9,7 @@ use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
     MemfdShMemProvider, NamedShMem, PosixShMem, PosixShMemProvider, SERVICE_ENV, ServedShMem,
     ServedShMemProvider, ServiceName, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider,
-    SysvShMemProvider,
+    SysvShMem, SysvShMemProvider,
 };
 
 const PEER: &str = env!("CARGO_BIN_EXE_shm-peer");
@@ -154,6 +154,44 @@ fn sysv_ids_in_the_environment_are_plain_numbers_as_afl_expects() {
     let [(_, id), (_, size)] = mem.description().env_vars("__AFL_SHM_ID");
     assert!(id.bytes().all(|b| b.is_ascii_digit()), "{id}");
     assert_eq!(size, "65536");
+}
+
+#[test]
+fn sysv_open_unchecked_maps_the_same_bytes_in_another_process() {
+    let size = 64 * 1024;
+    let mem = SysvShMemProvider::default().new_shmem(size).unwrap();
+    let ShMemId::SysV(shmid) = mem.id() else {
+        panic!("a SysV segment has a SysV id, not {}", mem.id());
+    };
+    let n = nonce();
+    exchange(
+        &mem,
+        &n,
+        Command::new(PEER).args([
+            "open",
+            "sysv-unchecked",
+            "id",
+            &shmid.to_string(),
+            &size.to_string(),
+            &n,
+        ]),
+    );
+}
+
+#[test]
+fn sysv_open_unchecked_still_reports_a_segment_that_is_gone() {
+    let mem = SysvShMemProvider::default().new_shmem(4096).unwrap();
+    let ShMemId::SysV(shmid) = mem.id() else {
+        panic!("a SysV segment has a SysV id, not {}", mem.id());
+    };
+    // Marked for removal at creation: the last detach frees it.
+    drop(mem);
+    // SAFETY: the segment is gone, so the attach fails before any byte is handed out.
+    let gone = unsafe { SysvShMem::open_unchecked(shmid, 4096) };
+    assert!(
+        matches!(&gone, Err(ShMemError::Os { op: "shmat", .. })),
+        "{gone:?}"
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! bench-peer reopen IMPL ID SIZE       then, for each line N on stdin: N reopens of the segment
 //!                                      (map, read one byte, unmap), printed as total ns.
 //!                                      IMPL: shmem (ID as this library prints it),
+//!                                      shmem-unchecked (a SysV ID, attached without
+//!                                      the size check: `SysvShMem::open_unchecked`),
 //!                                      libafl-memfd (an inherited fd), libafl-memfd-proc
 //!                                      (/proc/PID/fd/N opened, then mapped by LibAFL),
 //!                                      libafl-posix (its name),
@@ -39,7 +41,8 @@ mod linux {
 
     use shm_benches::{floor, pingpong};
     use shmem::{
-        MemfdShMemProvider, PosixShMemProvider, ShMemId, ShMemProvider, SysvShMemProvider,
+        MemfdShMemProvider, PosixShMemProvider, ShMemId, ShMemProvider, SysvShMem,
+        SysvShMemProvider,
     };
     use shmem_providers::unix_shmem::memfd::MemfdShMemProvider as AflMemfd;
     use shmem_providers::unix_shmem::{
@@ -167,6 +170,19 @@ mod linux {
                     "sysv" => reopen_shmem::<SysvShMemProvider>(id, size),
                     other => panic!("no reopen for {other}"),
                 }
+            }
+            "shmem-unchecked" => {
+                let id: ShMemId = id.parse().expect("an id");
+                let ShMemId::SysV(shmid) = id else {
+                    panic!("open_unchecked is SysV's, not {}'s", id.backend());
+                };
+                serve_timings(|| {
+                    // SAFETY: the benchmark made the segment `size` bytes long.
+                    let mem =
+                        unsafe { SysvShMem::open_unchecked(shmid, size) }.expect("reopen by id");
+                    std::hint::black_box(mem.load(0));
+                    drop(mem);
+                });
             }
             "libafl-memfd" => {
                 // LibAFL's memfd id is the descriptor number, valid only where the

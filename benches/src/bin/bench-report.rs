@@ -320,6 +320,13 @@ mod report {
             &["libafl+size-check", "floor"],
         );
         t.row(
+            "reopen, sysv, 64KiB, shmem's `open_unchecked` (no size check, as LibAFL)",
+            "reopen-sysv",
+            "",
+            "shmem-unchecked",
+            &["libafl", "floor"],
+        );
+        t.row(
             "round trip between two processes",
             "roundtrip",
             "",

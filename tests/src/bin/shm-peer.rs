@@ -11,8 +11,8 @@
 //!                                             ids, then `ready`, and wait to be killed
 //! ```
 //! (Android has no named segments.)
-//! BACKEND is memfd, posix, sysv, served (Unix; the service `SHMEM_SERVICE`
-//! names), windows or std. Creators print `ready`
+//! BACKEND is memfd, posix, sysv, sysv-unchecked (`open_unchecked`, by id
+//! only), served (Unix; the service `SHMEM_SERVICE` names), windows or std. Creators print `ready`
 //! once the segment exists. Openers print the creator's last message.
 //! Any failure: a message on stderr and exit code 1.
 
@@ -108,6 +108,19 @@ fn open(backend: &str, how: &[&str]) -> Result<(), String> {
         "posix" => open_with::<shmem::PosixShMemProvider>(how),
         #[cfg(all(unix, not(target_os = "android")))]
         "sysv" => open_with::<shmem::SysvShMemProvider>(how),
+        #[cfg(all(unix, not(target_os = "android")))]
+        "sysv-unchecked" => match how {
+            ["id", shmid, size, nonce] => {
+                let shmid = shmid.parse().map_err(|e| format!("shmid {shmid:?}: {e}"))?;
+                // SAFETY: the test that runs us made the segment SIZE bytes long.
+                let mem = unsafe { shmem::SysvShMem::open_unchecked(shmid, parse_size(size)?) }
+                    .map_err(s)?;
+                as_opener(&mem, nonce)
+            }
+            _ => Err(format!(
+                "expected: sysv-unchecked id SHMID SIZE NONCE, got {how:?}"
+            )),
+        },
         #[cfg(unix)]
         "served" => open_with::<shmem::ServedShMemProvider>(how),
         #[cfg(windows)]

@@ -72,7 +72,8 @@ impl SysvShMem {
             }
             return Err(ShMemError::os("shmget", segment, error));
         }
-        let attached = attach(shmid, size, options);
+        // SAFETY: the segment was just made `size` bytes long.
+        let attached = unsafe { attach(shmid, size, options) };
         if MARK_AT_CREATION || attached.is_err() {
             remove(shmid);
         }
@@ -104,8 +105,40 @@ impl SysvShMem {
             ));
         }
         check_fits(ds.shm_segsz as u64, size, &shmid)?;
+        // SAFETY: the segment holds at least `size` bytes (checked above), and
+        // a SysV segment never shrinks.
+        unsafe { Self::open_unchecked_with(shmid, size, options) }
+    }
+
+    /// Attaches the segment `shmid` without asking the kernel its size, as
+    /// AFL and LibAFL do: one system call fewer than [`open`](Self::open),
+    /// for callers told the size by someone they trust.
+    ///
+    /// # Safety
+    /// The segment must hold at least `size` bytes. Nothing checks it: a
+    /// shorter segment is attached all the same, and the bytes handed out
+    /// past its end are unmapped (a read faults) or belong to whatever this
+    /// process mapped next (a write corrupts it).
+    pub unsafe fn open_unchecked(shmid: i32, size: usize) -> Result<Self> {
+        // SAFETY: passed on to our caller.
+        unsafe { Self::open_unchecked_with(shmid, size, &MapOptions::new()) }
+    }
+
+    /// [`open_unchecked`](Self::open_unchecked), attached as `options` ask.
+    ///
+    /// # Safety
+    /// As for [`open_unchecked`](Self::open_unchecked): the segment must
+    /// hold at least `size` bytes.
+    pub unsafe fn open_unchecked_with(
+        shmid: i32,
+        size: usize,
+        options: &MapOptions,
+    ) -> Result<Self> {
+        let size = check_size(size)?;
+        // SAFETY: the caller promises the segment holds `size` bytes.
+        let map = unsafe { attach(shmid, size, options)? };
         Ok(SysvShMem {
-            map: attach(shmid, size, options)?,
+            map,
             shmid,
             owner: false,
         })
@@ -123,15 +156,17 @@ fn shm_hugetlb() -> Result<libc::c_int> {
     })
 }
 
-fn attach(shmid: i32, size: usize, options: &MapOptions) -> Result<Mapping> {
+/// # Safety
+/// The segment must hold at least `size` bytes.
+unsafe fn attach(shmid: i32, size: usize, options: &MapOptions) -> Result<Mapping> {
     // SAFETY: attaching at an address the kernel picks aliases no Rust object.
     let ptr = unsafe { libc::shmat(shmid, std::ptr::null(), 0) };
     if ptr as isize == -1 {
         return Err(ShMemError::os("shmat", shmid.to_string(), last_error()));
     }
     let ptr = NonNull::new(ptr.cast()).expect("shmat returns -1, not null, on failure");
-    // SAFETY: a fresh attachment of at least `size` bytes (segment size checked or
-    // just created), released by `shmdt` only through this `Mapping`.
+    // SAFETY: a fresh attachment of at least `size` bytes (our caller's promise),
+    // released by `shmdt` only through this `Mapping`.
     let map = unsafe { Mapping::from_raw(ptr, size, Release::Shmdt) };
     map.apply(options, &shmid)?;
     Ok(map)
