@@ -515,7 +515,10 @@ fn bench(rest: &[&str]) -> Result<()> {
             .args(["bench", "-p", "shm-benches", "--", "--save-baseline", name])
             .env("SHM_BENCH_RUN", name)
             .env("SHM_BRIDGE_WIN_DIR", &windows_dir)
-            .env("WINEDEBUG", "-all");
+            .env("WINEDEBUG", "-all")
+            // The bridge benches start Wine hundreds of times: one lost start
+            // would end the whole run.
+            .env("PATH", path_with_wine_fixed_heap()?);
         run_cmd(&mut bench)?;
     }
     run_cmd(
