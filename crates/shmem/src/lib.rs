@@ -22,7 +22,10 @@
 //! a `&[u8]` would let the compiler assume they never change. `ShBytes`
 //! copies in and out with volatile accesses and offers atomic views of
 //! words; a plain slice is still there, through the `unsafe`
-//! [`ShBytes::as_slice`], for memory the caller knows is quiet.
+//! [`ShBytes::as_slice`], for memory the caller knows is quiet. Reopening
+//! by id checks the segment holds the size asked for; SysV's check costs a
+//! system call, which [`SysvShMem::open_unchecked`] skips, `unsafe`, for
+//! callers told the size by someone they trust.
 //!
 //! # Backends
 //!
