@@ -12,8 +12,9 @@
 //! ```
 //! (Android has no named segments.)
 //! BACKEND is memfd, posix, sysv, sysv-unchecked (`open_unchecked`, by id
-//! only), served (Unix; the service `SHMEM_SERVICE` names), windows or std. Creators print `ready`
-//! once the segment exists. Openers print the creator's last message.
+//! only), served (Unix; the service `SHMEM_SERVICE` names), windows or std.
+//! Creators print `ready` once the segment exists. Openers print the
+//! creator's last message.
 //! Any failure: a message on stderr and exit code 1.
 
 use std::io::Write;
