@@ -95,7 +95,7 @@ pub struct WatchArgs {
     pub json: bool,
     /// Stop after this many seconds (with --once: wait at most this long
     /// for the mappings to appear).
-    #[arg(long, value_name = "SECONDS", value_parser = values::seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = values::seconds, allow_negative_numbers = true)]
     pub seconds: Option<Duration>,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -115,7 +115,7 @@ pub struct CleanArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// How long the stand-in drives (at least 2, at most 3600 seconds).
-    #[arg(long, value_name = "SECONDS", default_value_t = 8,
+    #[arg(long, value_name = "SECONDS", default_value_t = 8, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub seconds: u32,
     /// Where shm-bridge.exe and sim-standin.exe are (default: where `launch` looks).

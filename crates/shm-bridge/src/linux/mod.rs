@@ -26,7 +26,7 @@ mod locate;
 mod presets_file;
 mod procmaps;
 mod tmpfs;
-mod tui;
+
 mod watch;
 mod xdg;
 

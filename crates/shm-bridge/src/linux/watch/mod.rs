@@ -1,7 +1,7 @@
 //! `shm-bridge watch`: a title's live telemetry, decoded.
 //!
 //! Four ways to show it, picked by the flags and by where stdout goes:
-//! - a terminal: the full-screen view ([`crate::linux::tui`]);
+//! - a terminal: the full-screen view ([`tui`]);
 //! - `--once`: one sample as text, or as one JSON object with `--json`;
 //! - `--json` alone: one JSON object per line, ten a second;
 //! - anything else (a pipe, a CI log): a one-line text summary, four a second.
@@ -11,6 +11,7 @@ pub mod json;
 pub mod reader;
 pub mod target;
 pub mod text;
+mod tui;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -19,8 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::companion::WatchArgs;
-use crate::linux::{presets_file, tui};
+use crate::linux::presets_file;
 pub use reader::{Reader, Sample};
+pub use target::Target;
 
 /// Lines a second of the plain text summary.
 const PLAIN_PERIOD: Duration = Duration::from_millis(250);
@@ -28,32 +30,6 @@ const PLAIN_PERIOD: Duration = Duration::from_millis(250);
 const JSON_PERIOD: Duration = Duration::from_millis(100);
 /// How long `--once` watches a raw page to tell whether it is being written.
 const CHANGE_GAP: Duration = Duration::from_millis(100);
-
-/// What is being watched, and for how long.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The title, or the names given with `--map`.
-    pub title: String,
-    /// What to pass to `launch --game` for it, if it is a title.
-    pub game: Option<String>,
-    /// When to stop.
-    pub deadline: Option<Instant>,
-    /// How long that is, for messages.
-    pub seconds: Option<Duration>,
-}
-
-impl Target {
-    /// A target watched for `seconds` from now (for ever without).
-    pub fn new(title: String, game: Option<String>, seconds: Option<Duration>) -> Target {
-        Target {
-            title,
-            game,
-            // The parser bounds `seconds` to a year: no clock overflows.
-            deadline: seconds.and_then(|s| Instant::now().checked_add(s)),
-            seconds,
-        }
-    }
-}
 
 /// How samples are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

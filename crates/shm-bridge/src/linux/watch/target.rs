@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
@@ -109,4 +110,30 @@ fn detect(presets: &Presets, dir: &Path) -> Result<Watched> {
         game: (titles.len() == 1).then(|| titles[0].to_owned()),
         family: titles::of_preset(first_game),
     })
+}
+
+/// What is being watched, and for how long.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The title, or the names given with `--map`.
+    pub title: String,
+    /// What to pass to `launch --game` for it, if it is a title.
+    pub game: Option<String>,
+    /// When to stop.
+    pub deadline: Option<Instant>,
+    /// How long that is, for messages.
+    pub seconds: Option<Duration>,
+}
+
+impl Target {
+    /// A target watched for `seconds` from now (for ever without).
+    pub fn new(title: String, game: Option<String>, seconds: Option<Duration>) -> Target {
+        Target {
+            title,
+            game,
+            // The parser bounds `seconds` to a year: no clock overflows.
+            deadline: seconds.and_then(|s| Instant::now().checked_add(s)),
+            seconds,
+        }
+    }
 }

@@ -25,11 +25,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Padding, Paragraph, Wrap};
 use ratatui::{DefaultTerminal, Frame};
 
-use crate::linux::watch::text::plain_line;
-use crate::linux::watch::{Reader, Sample, Target};
+use super::reader::{Reader, Sample};
+use super::target::Target;
+use super::text::plain_line;
 use keys::{Key, Keyboard};
+use state::HIGHLIGHT;
 use state::View;
-use widgets::{HIGHLIGHT, key, spinner};
+use widgets::{key, spinner};
 
 /// Samples a second for the dashboard (the game writes 60 to 300).
 const DASHBOARD_PERIOD: Duration = Duration::from_millis(33);

@@ -7,12 +7,9 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
 
-use super::state::RawTrack;
+use super::state::{HIGHLIGHT, RawTrack};
 use crate::linux::watch::hex;
 use crate::linux::watch::reader::RawPage;
-
-/// A changed byte stays highlighted this long.
-pub const HIGHLIGHT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A key as the footer shows it.
 pub fn key(text: &str) -> Span<'_> {

@@ -7,10 +7,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::state::View;
-use super::widgets::{HIGHLIGHT, hex_lines, panel, spinner};
-use crate::linux::watch::Sample;
+use super::state::{HIGHLIGHT, View};
+use super::widgets::{hex_lines, panel, spinner};
 use crate::linux::watch::hex::PER_ROW;
+use crate::linux::watch::reader::Sample;
 use crate::linux::watch::reader::{ReadError, Reading};
 
 /// Draws the table and the dump of the selected page in `area`.

@@ -5,11 +5,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::widgets::HIGHLIGHT;
-use crate::linux::watch::{Sample, Target};
+use crate::linux::watch::reader::Sample;
+use crate::linux::watch::target::Target;
 
 /// The speed trace's span, seconds.
 pub const TRACE: f64 = 20.0;
+/// A changed byte stays highlighted this long.
+pub const HIGHLIGHT: Duration = Duration::from_secs(1);
 
 /// The view's state.
 pub struct View<'a> {
