@@ -2,23 +2,24 @@
 //! removing what was created when the bridge ends.
 //!
 //! All checks run before anything is created; creation is all or nothing.
-//! A file that exists already (made by a Linux program) is mapped as it is
-//! and never truncated or deleted. Pages are reserved by writing them, so
-//! a full tmpfs fails here, at start, not as a crash of the game later.
+//! A file that exists already (made by a Linux program of this user) is
+//! mapped as it is and never truncated or deleted; anything else at a
+//! name (another user's file, a link, a FIFO) is refused. A file we create
+//! is private from its first instant, gets its marker before its pages are
+//! reserved, and its pages are reserved up front, so a full tmpfs fails
+//! here, at start, not as a crash of the game later.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use shmem::{ShMemError, ShMemName, WinShMem};
-use windows_sys::Win32::Foundation::ERROR_DISK_FULL;
 
 use super::tmpfs::Tmpfs;
 use crate::core::ledger::{Marker, marker_name};
 use crate::core::plan;
 use crate::core::spec::MapSpec;
-use crate::core::units::human_bytes;
+use crate::sys::windows::linux::{self, Errno, Fd, Stat};
 use crate::sys::windows::{files, wine};
 
 /// Where a bridged file came from, which decides whether we remove it.
@@ -29,14 +30,14 @@ pub enum Origin {
     /// An earlier bridge created it and left it (it was killed); reused
     /// with its data, and removed when this bridge ends.
     Leftover,
-    /// Someone else made it (a Linux program): mapped as it is, never removed.
+    /// A program of this user made it: mapped as it is, never removed.
     Existing,
 }
 
 /// One mapping that exists while this value lives; its file and marker go
 /// with it unless someone else made the file.
 #[derive(Debug)]
-pub struct Bridged {
+pub struct Bridged<'t> {
     /// The mapping's name.
     pub name: ShMemName,
     /// The file, as Linux programs open it.
@@ -45,18 +46,24 @@ pub struct Bridged {
     pub size: u64,
     /// Where the file came from.
     pub origin: Origin,
+    tmpfs: &'t Tmpfs,
     /// Our handles; closed before the files are removed.
-    held: Option<(WinShMem, File)>,
-    /// The file and the marker to remove on drop (empty for an existing file).
-    remove: Vec<PathBuf>,
+    held: Option<(WinShMem, File, Fd)>,
+    /// The inodes of the file and the marker to remove (none for an existing file).
+    file_ino: Option<u64>,
+    marker_ino: Option<u64>,
 }
 
-impl Drop for Bridged {
+impl Drop for Bridged<'_> {
     fn drop(&mut self) {
         // The mapping and the file must be closed before the file is removed.
         drop(self.held.take());
-        for path in &self.remove {
-            let _ = std::fs::remove_file(path);
+        let file = self.name.base().to_owned();
+        if let Some(ino) = self.file_ino {
+            let _ = self.tmpfs.remove_if(&file, ino);
+        }
+        if let Some(ino) = self.marker_ino {
+            let _ = self.tmpfs.remove_if(&marker_name(&file), ino);
         }
     }
 }
@@ -64,23 +71,25 @@ impl Drop for Bridged {
 /// What we found for one spec before creating anything.
 struct Plan<'a> {
     spec: &'a MapSpec,
-    path: PathBuf,
-    marker: PathBuf,
-    found: Option<Found>,
+    found: Option<(Fd, Stat)>,
+    /// Our marker beside it, if there is one.
+    marker: Option<Marker>,
     size: u64,
 }
 
-/// A file already at a mapping's place.
-struct Found {
-    file: File,
-    len: u64,
-    /// Whether an earlier bridge's marker names it.
-    leftover: bool,
+impl Plan<'_> {
+    /// Whether an earlier bridge of ours made the file found.
+    fn leftover(&self) -> bool {
+        match (&self.found, &self.marker) {
+            (Some((_, st)), Some(marker)) => marker.inode == st.ino,
+            _ => false,
+        }
+    }
 }
 
 /// Creates every mapping of `specs`, or none.
 /// Files it creates get the permission bits `mode`.
-pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs, mode: u32) -> Result<Vec<Bridged>> {
+pub fn create_all<'t>(specs: &[MapSpec], tmpfs: &'t Tmpfs, mode: u32) -> Result<Vec<Bridged<'t>>> {
     let plans = specs
         .iter()
         .map(|spec| plan(spec, tmpfs))
@@ -88,7 +97,7 @@ pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs, mode: u32) -> Result<Vec<Bri
     let needed = plan::bytes_needed(
         plans
             .iter()
-            .map(|p| (p.size, p.found.as_ref().map(|f| f.len))),
+            .map(|p| (p.size, p.found.as_ref().map(|(_, st)| st.size))),
     )?;
     plan::check_room(needed, tmpfs.free, &tmpfs.unix)?;
     let mut bridged = Vec::with_capacity(plans.len());
@@ -101,83 +110,109 @@ pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs, mode: u32) -> Result<Vec<Bri
 
 fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs) -> Result<Plan<'a>> {
     let name = spec.file_name();
-    let path = tmpfs.dos_file(name);
-    let marker = tmpfs.dos_file(&marker_name(name));
     let unix = tmpfs.unix_file(name);
-    let found = match File::options().read(true).write(true).open(&path) {
-        Ok(file) => {
-            check_not_redirected(&file, tmpfs, name)?;
-            let meta = file.metadata().with_context(|| format!("reading {unix}"))?;
-            if !meta.is_file() {
-                bail!("{unix} exists and is not a regular file; remove it or pick another name");
-            }
-            let leftover = read_marker(&marker)
-                .is_some_and(|m| files::file_index(&file).is_ok_and(|ino| ino == m.inode));
-            Some(Found {
-                len: meta.len(),
-                file,
-                leftover,
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("opening {unix}")),
-    };
-    let size = plan::size_of(spec, found.as_ref().map(|f| f.len), &unix)?;
-    Ok(Plan {
+    let found = tmpfs.open_own(name, true)?;
+    let marker = tmpfs.marker(name)?;
+    let size = plan::size_of(spec, found.as_ref().map(|(_, st)| st.size), &unix)?;
+    let plan = Plan {
         spec,
-        path,
-        marker,
         found,
+        marker,
         size,
-    })
+    };
+    if plan.leftover()
+        && let Some(pid) = plan.marker.as_ref().and_then(|m| m.pid)
+        && pid != linux::getpid()
+        && is_bridge(pid)
+    {
+        bail!(
+            "{unix} belongs to a shm-bridge that is still running (Linux pid {pid}); stop it \
+             first, or bridge these mappings in another --tmpfs"
+        );
+    }
+    Ok(plan)
 }
 
-fn create(plan: Plan<'_>, tmpfs: &Tmpfs, mode: u32) -> Result<Bridged> {
+/// Whether the Linux process `pid` is a shm-bridge exe under Wine.
+fn is_bridge(pid: u32) -> bool {
+    linux::process_exists(pid)
+        && linux::read_file(&format!("/proc/{pid}/cmdline"), 4096)
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("shm-bridge"))
+}
+
+fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>> {
     let name = plan.spec.name.clone();
-    let unix_path = tmpfs.unix_file(plan.spec.file_name());
+    let file = plan.spec.file_name();
+    let unix_path = tmpfs.unix_file(file);
+    let leftover = plan.leftover();
     let mut bridged = Bridged {
         name: name.clone(),
         unix_path: unix_path.clone(),
         size: plan.size,
         origin: Origin::Existing,
+        tmpfs,
         held: None,
-        remove: Vec::new(),
+        file_ino: None,
+        marker_ino: None,
     };
-    let (mut file, from) = match plan.found {
+    let (fd, ino) = match plan.found {
         None => {
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&plan.path)
-                .with_context(|| {
-                    format!("creating {unix_path} (did it appear meanwhile, or is it a dangling symbolic link?)")
-                })?;
-            bridged.remove.push(plan.path.clone());
+            let fd = tmpfs.dir().create_at(file, mode).map_err(|e| match e {
+                Errno::EEXIST => anyhow::anyhow!(
+                    "creating {unix_path}: something appeared there meanwhile (a file, or a \
+                     dangling symbolic link); look at it and start again"
+                ),
+                e => anyhow::anyhow!("creating {unix_path}: {e}"),
+            })?;
+            let ino = fd.stat().with_context(|| format!("fstat {unix_path}"))?.ino;
             bridged.origin = Origin::Created;
-            // Before a byte is written: the file is private from its start.
-            wine::chmod(&unix_path, mode)?;
-            (file, 0)
+            bridged.file_ino = Some(ino);
+            (fd, ino)
         }
-        Some(found) => {
-            if found.leftover {
-                bridged.remove.push(plan.path.clone());
+        Some((fd, st)) => {
+            if leftover {
                 bridged.origin = Origin::Leftover;
+                bridged.file_ino = Some(st.ino);
             }
-            (found.file, found.len)
+            (fd, st.ino)
         }
     };
-    reserve(&mut file, from, plan.size)
-        .with_context(|| format!("reserving {} for {unix_path}", human_bytes(plan.size)))?;
     if bridged.origin != Origin::Existing {
-        write_marker(&plan.marker, &name, &file, plan.size)
-            .with_context(|| format!("writing the marker beside {unix_path}"))?;
-        bridged.remove.push(plan.marker.clone());
-        let marker_unix = tmpfs.unix_file(&marker_name(plan.spec.file_name()));
-        wine::chmod(&marker_unix, mode)?;
+        // The marker comes before a page is reserved: a bridge killed while
+        // reserving leaves a file that `clean` knows to be ours.
+        let marker = Marker {
+            name: name.to_string(),
+            inode: ino,
+            size: plan.size,
+            pid: wine::linux_pid(),
+        };
+        bridged.marker_ino = Some(write_marker(
+            tmpfs,
+            file,
+            plan.marker.is_some(),
+            &marker,
+            mode,
+        )?);
+    }
+    fd.allocate(plan.size).map_err(|e| match e {
+        Errno::ENOSPC => anyhow::anyhow!(
+            "reserving {} bytes for {unix_path}: the tmpfs is full; free some space or pass \
+             --tmpfs with a larger one",
+            plan.size
+        ),
+        e => anyhow::anyhow!("reserving {} bytes for {unix_path}: {e}", plan.size),
+    })?;
+    // The handle Wine maps, opened by name: it must be the file checked.
+    let handle = File::options()
+        .read(true)
+        .write(true)
+        .open(tmpfs.dos_file(file))
+        .with_context(|| format!("opening {unix_path} through Wine"))?;
+    if files::file_index(&handle).ok() != Some(ino) {
+        bail!("{unix_path} was replaced while it was being opened; start again");
     }
     let size = usize::try_from(plan.size).context("size exceeds this machine's address space")?;
-    let mapping = match WinShMem::from_file(&name, &file, size) {
+    let mapping = match WinShMem::from_file(&name, &handle, size) {
         Ok(mapping) => mapping,
         // A program in the prefix holds a mapping of that name already. If its
         // pages are this very file (a bridge made it, was killed, and the game
@@ -193,8 +228,36 @@ fn create(plan: Plan<'_>, tmpfs: &Tmpfs, mode: u32) -> Result<Bridged> {
             return Err(anyhow::Error::new(other).context(format!("mapping {unix_path} as {name}")));
         }
     };
-    bridged.held = Some((mapping, file));
+    bridged.held = Some((mapping, handle, fd));
     Ok(bridged)
+}
+
+/// Writes our marker beside `file` (replacing our own earlier one when
+/// `replace`), private like the file; returns its inode.
+fn write_marker(
+    tmpfs: &Tmpfs,
+    file: &str,
+    replace: bool,
+    marker: &Marker,
+    mode: u32,
+) -> Result<u64> {
+    let name = marker_name(file);
+    let unix = tmpfs.unix_file(&name);
+    if replace {
+        // Ours (checked when it was read); another user cannot swap a file
+        // of ours in the tmpfs, whose sticky bit lets only owners remove.
+        tmpfs
+            .dir()
+            .unlink_at(&name)
+            .with_context(|| format!("replacing {unix}"))?;
+    }
+    let fd = tmpfs
+        .dir()
+        .create_at(&name, mode)
+        .with_context(|| format!("creating the marker {unix}"))?;
+    fd.write_all(marker.to_text().as_bytes())
+        .with_context(|| format!("writing the marker {unix}"))?;
+    Ok(fd.stat().with_context(|| format!("fstat {unix}"))?.ino)
 }
 
 /// The existing mapping `name`, if its pages are the file `unix_path`.
@@ -203,67 +266,4 @@ fn adopt(name: &ShMemName, unix_path: &str) -> Option<WinShMem> {
     let backing = files::mapped_file_name(mapping.as_ptr())?;
     let backing = wine::unix_path(Path::new(backing.trim_start_matches(r"\??\"))).ok()?;
     (backing == unix_path).then_some(mapping)
-}
-
-/// Writes zeros from `from` to `to`: on a tmpfs only written pages are
-/// allocated, and a mapping touched past the space left crashes its writer.
-fn reserve(file: &mut File, from: u64, to: u64) -> Result<()> {
-    if to <= from {
-        return Ok(());
-    }
-    const CHUNK: usize = 1 << 20;
-    let zeros = vec![0u8; CHUNK];
-    file.seek(SeekFrom::Start(from))?;
-    let mut left = to - from;
-    while left > 0 {
-        let n = left.min(CHUNK as u64) as usize;
-        if let Err(e) = file.write_all(&zeros[..n]) {
-            if e.raw_os_error() == Some(ERROR_DISK_FULL as i32) {
-                bail!("the tmpfs is full; free some space or pass --tmpfs with a larger one");
-            }
-            return Err(e.into());
-        }
-        left -= n as u64;
-    }
-    file.flush()?;
-    Ok(())
-}
-
-/// Refuses a file reached through a symbolic link: the link may point
-/// anywhere (the tmpfs is world-writable), and we would write there.
-/// Wine does not flag links, but resolves them in the handle's final path.
-fn check_not_redirected(file: &File, tmpfs: &Tmpfs, name: &str) -> Result<()> {
-    let actual = files::final_path(file).context("GetFinalPathNameByHandleW")?;
-    let dir =
-        std::fs::canonicalize(&tmpfs.dos).with_context(|| format!("resolving {}", tmpfs.unix))?;
-    let expected = dir.join(name);
-    if !actual.eq_ignore_ascii_case(&expected.to_string_lossy()) {
-        let target = wine::unix_path(Path::new(actual.trim_start_matches(r"\\?\")))
-            .unwrap_or(actual.clone());
-        bail!(
-            "{} leads to {target} (a symbolic link?); refusing to use it. Remove it if it is yours",
-            tmpfs.unix_file(name)
-        );
-    }
-    Ok(())
-}
-
-/// The marker at `path`, if there is one.
-pub fn read_marker(path: &Path) -> Option<Marker> {
-    Marker::parse(&std::fs::read_to_string(path).ok()?)
-}
-
-fn write_marker(path: &Path, name: &ShMemName, file: &File, size: u64) -> Result<()> {
-    let marker = Marker {
-        name: name.to_string(),
-        inode: files::file_index(file).context("GetFileInformationByHandle")?,
-        size,
-        pid: wine::linux_pid(),
-    };
-    // A file by that name that is not a marker is someone else's: leave it.
-    if path.exists() && read_marker(path).is_none() {
-        bail!("{} exists and is not a shm-bridge marker", path.display());
-    }
-    std::fs::write(path, marker.to_text())?;
-    Ok(())
 }

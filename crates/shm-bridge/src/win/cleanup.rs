@@ -2,17 +2,14 @@
 //! and only those, by the rules of [`crate::core::cleanup`]; a program in
 //! this prefix that still has the mapping open keeps its file.
 
-use std::fs::File;
 use std::io;
 
 use shmem::{ShMemName, WinShMem};
 
-use super::bridge::read_marker;
 use super::tmpfs::Tmpfs;
 use crate::core::cleanup::{self, FileKind, Found, Users};
 use crate::core::ledger::{Marker, marker_name};
 use crate::core::spec::MapSpec;
-use crate::sys::windows::files;
 
 /// The tmpfs as this prefix sees it, for one mapping.
 struct PrefixView<'a> {
@@ -22,18 +19,23 @@ struct PrefixView<'a> {
 
 impl cleanup::Tmpfs for PrefixView<'_> {
     fn look(&self, file: &str) -> Option<Found> {
-        let opened = File::open(self.tmpfs.dos_file(file)).ok()?;
-        // Win32 under Wine shows neither links nor owners; what it opened is
-        // taken as a file of ours, and its marker decides.
+        let st = self.tmpfs.look(file)?;
         Some(Found {
-            kind: FileKind::File,
-            ours: true,
-            inode: files::file_index(&opened).ok()?,
+            kind: if st.is_file() {
+                FileKind::File
+            } else if st.is_symlink() {
+                FileKind::Symlink
+            } else {
+                FileKind::Other
+            },
+            ours: self.tmpfs.ours(&st),
+            inode: st.ino,
         })
     }
 
     fn marker(&self, file: &str) -> Option<Marker> {
-        read_marker(&self.tmpfs.dos_file(&marker_name(file)))
+        // Anything at the marker's name that is not ours is no marker.
+        self.tmpfs.marker(file).ok().flatten()
     }
 
     fn users(&self, _: &str, _: &Found) -> Option<Users> {
@@ -43,11 +45,17 @@ impl cleanup::Tmpfs for PrefixView<'_> {
     }
 
     fn remove_file(&self, file: &str) -> io::Result<()> {
-        std::fs::remove_file(self.tmpfs.dos_file(file))
+        let st = self.tmpfs.look(file).ok_or(io::ErrorKind::NotFound)?;
+        self.tmpfs
+            .remove_if(file, st.ino)
+            .map_err(|e| io::Error::other(e.to_string()))
     }
 
     fn remove_marker(&self, file: &str) {
-        let _ = std::fs::remove_file(self.tmpfs.dos_file(&marker_name(file)));
+        let name = marker_name(file);
+        if let Some(st) = self.tmpfs.look(&name).filter(|st| self.tmpfs.ours(st)) {
+            let _ = self.tmpfs.remove_if(&name, st.ino);
+        }
     }
 }
 

@@ -10,7 +10,7 @@ mod tmpfs;
 use std::os::windows::io::AsHandle;
 use std::process::{Command, ExitCode};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use crate::cli::exe::Cli;
@@ -46,6 +46,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         "shm-bridge.exe runs inside Wine or Proton; on Windows, programs share named \
          memory without a bridge",
     )?;
+    if !wine::on_linux() {
+        bail!(
+            "shm-bridge.exe needs Wine on x86-64 Linux, whose tmpfs it bridges to (this Wine \
+             runs on {})",
+            wine::host_system().unwrap_or_else(|| "an unknown system".into())
+        );
+    }
     let stop = Stop::install()?;
     let tmpfs = Tmpfs::locate(&cli.tmpfs)?;
     if cli.clean_up {
@@ -110,6 +117,13 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
     } else {
         program.into()
     };
+    if stop.requested() {
+        println!(
+            "Stopped before {} was started; it was not started.",
+            program.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
     println!("All {count} mappings exist; starting {}", program.display());
     let job = Job::join()
         .inspect_err(|e| {

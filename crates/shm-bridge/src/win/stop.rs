@@ -33,6 +33,11 @@ impl Stop {
         self.stop
     }
 
+    /// Whether a stop was asked for already.
+    pub fn requested(&self) -> bool {
+        self.stop.is_set()
+    }
+
     /// Blocks until asked to stop.
     pub fn wait(&self) {
         self.stop.wait();

@@ -6,7 +6,7 @@ pub mod files;
 pub mod game;
 pub mod job;
 #[cfg(target_arch = "x86_64")]
-mod linux;
+pub mod linux;
 pub mod sync;
 pub mod wine;
 

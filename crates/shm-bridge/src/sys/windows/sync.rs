@@ -41,6 +41,12 @@ impl Event {
         unsafe { WaitForSingleObject(self.0.as_raw_handle(), INFINITE) };
     }
 
+    /// Whether the event is set, without waiting.
+    pub fn is_set(&self) -> bool {
+        // SAFETY: a live event handle; a zero timeout only polls.
+        unsafe { WaitForSingleObject(self.0.as_raw_handle(), 0) == WAIT_OBJECT_0 }
+    }
+
     /// Blocks until the event is set or `millis` have passed.
     pub fn wait_at_most(&self, millis: u32) {
         // SAFETY: a live event handle.

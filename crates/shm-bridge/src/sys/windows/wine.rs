@@ -65,10 +65,10 @@ pub fn host_system() -> Option<String> {
     )
 }
 
-/// Whether this process runs under Wine on Linux, where the Linux system
-/// calls below may be made.
-fn on_linux() -> bool {
-    host_system().as_deref() == Some("Linux")
+/// Whether this process runs under Wine on x86-64 Linux, where the Linux
+/// system calls of [`super::linux`] may be made.
+pub fn on_linux() -> bool {
+    cfg!(target_arch = "x86_64") && host_system().as_deref() == Some("Linux")
 }
 
 /// The Windows path for a Unix path: on a drive if one maps it (`Z:\dev\shm`),
@@ -134,24 +134,6 @@ pub fn forward_termination_signals() {
     if on_linux() {
         super::linux::forward_to_sigint(&[super::linux::SIGTERM, super::linux::SIGHUP]);
     }
-}
-
-/// Sets the permission bits of the Linux file `unix_path` (not following
-/// a symbolic link). Wine cannot: the wineserver creates files with its
-/// own umask, and Win32 security descriptors map onto modes only roughly.
-/// Works under Wine on x86-64 Linux; elsewhere it reports that it cannot.
-pub fn chmod(unix_path: &str, mode: u32) -> io::Result<()> {
-    let unsupported = |what| io::Error::new(io::ErrorKind::Unsupported, what);
-    if !on_linux() {
-        return Err(unsupported("setting file modes needs Wine on Linux"));
-    }
-    #[cfg(target_arch = "x86_64")]
-    return super::linux::chmod_nofollow(unix_path, mode).map_err(|errno| {
-        let e = io::Error::from_raw_os_error(errno);
-        io::Error::new(e.kind(), format!("chmod {unix_path}: {e}"))
-    });
-    #[cfg(not(target_arch = "x86_64"))]
-    Err(unsupported("setting file modes needs Wine on x86-64"))
 }
 
 /// This process's Linux pid (under Wine on Linux, the pid `kill` takes).
