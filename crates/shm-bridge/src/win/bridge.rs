@@ -155,15 +155,15 @@ fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>
         file_ino: None,
         marker_ino: None,
     };
+    // A file we make has no name until its marker exists and its pages are
+    // reserved: killed before, it leaves nothing that holds memory.
+    let unnamed = plan.found.is_none();
     let (fd, ino) = match plan.found {
         None => {
-            let fd = tmpfs.dir().create_at(file, mode).map_err(|e| match e {
-                Errno::EEXIST => anyhow::anyhow!(
-                    "creating {unix_path}: something appeared there meanwhile (a file, or a \
-                     dangling symbolic link); look at it and start again"
-                ),
-                e => anyhow::anyhow!("creating {unix_path}: {e}"),
-            })?;
+            let fd = tmpfs
+                .dir()
+                .create_unnamed(mode)
+                .with_context(|| format!("creating a file for {unix_path} (O_TMPFILE)"))?;
             let ino = fd.stat().with_context(|| format!("fstat {unix_path}"))?.ino;
             bridged.origin = Origin::Created;
             bridged.file_ino = Some(ino);
@@ -202,6 +202,15 @@ fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>
         ),
         e => anyhow::anyhow!("reserving {} bytes for {unix_path}: {e}", plan.size),
     })?;
+    if unnamed {
+        tmpfs.dir().link_at(&fd, file).map_err(|e| match e {
+            Errno::EEXIST => anyhow::anyhow!(
+                "creating {unix_path}: something appeared there meanwhile (a file, or a \
+                 dangling symbolic link); look at it and start again"
+            ),
+            e => anyhow::anyhow!("creating {unix_path}: {e}"),
+        })?;
+    }
     // The handle Wine maps, opened by name: it must be the file checked.
     let handle = File::options()
         .read(true)

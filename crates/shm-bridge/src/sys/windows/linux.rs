@@ -27,6 +27,7 @@ const SYS_FSTATFS: i64 = 138;
 const SYS_OPENAT: i64 = 257;
 const SYS_NEWFSTATAT: i64 = 262;
 const SYS_UNLINKAT: i64 = 263;
+const SYS_LINKAT: i64 = 265;
 const SYS_FALLOCATE: i64 = 285;
 
 const O_RDONLY: i64 = 0;
@@ -38,6 +39,9 @@ const O_NONBLOCK: i64 = 0o4000;
 const O_DIRECTORY: i64 = 0o200000;
 const O_NOFOLLOW: i64 = 0o400000;
 const O_CLOEXEC: i64 = 0o2000000;
+const O_TMPFILE: i64 = 0o20000000 | O_DIRECTORY;
+const AT_FDCWD: i64 = -100;
+const AT_SYMLINK_FOLLOW: i64 = 0x400;
 const AT_SYMLINK_NOFOLLOW: i64 = 0x100;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_RESTART: u64 = 0x1000_0000;
@@ -187,6 +191,20 @@ unsafe fn syscall4(n: i64, a: i64, b: i64, c: i64, d: i64) -> i64 {
     unsafe {
         core::arch::asm!("syscall", inlateout("rax") n => ret,
             in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d,
+            lateout("rcx") _, lateout("r11") _, options(nostack));
+    }
+    ret
+}
+
+/// # Safety
+/// The arguments must be valid for system call `n`: pointers to memory
+/// alive and large enough for what the call reads or writes.
+unsafe fn syscall5(n: i64, a: i64, b: i64, c: i64, d: i64, e: i64) -> i64 {
+    let ret: i64;
+    // SAFETY: the caller vouches for the arguments.
+    unsafe {
+        core::arch::asm!("syscall", inlateout("rax") n => ret,
+            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e,
             lateout("rcx") _, lateout("r11") _, options(nostack));
     }
     ret
@@ -362,6 +380,36 @@ impl Fd {
         // The process's umask took bits away; the mode is exactly `mode`.
         fd.chmod(mode)?;
         Ok(fd)
+    }
+
+    /// A new file in this directory that has no name yet (`O_TMPFILE`),
+    /// with the permission bits `mode`: no one can open it by a name until
+    /// [`Fd::link_at`] gives it one, and it is freed if this process dies first.
+    pub fn create_unnamed(&self, mode: u32) -> Result<Fd, Errno> {
+        let fd = self.openat(".", O_RDWR | O_TMPFILE, mode)?;
+        fd.chmod(mode)?;
+        Ok(fd)
+    }
+
+    /// Gives the unnamed file `file` the name `name` in this directory;
+    /// fails if anything (even a dangling link) is there.
+    pub fn link_at(&self, file: &Fd, name: &str) -> Result<(), Errno> {
+        // The /proc path reaches the unnamed file without privileges
+        // (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+        let from = c_string(&format!("/proc/self/fd/{}", file.0))?;
+        let to = c_string(name)?;
+        // SAFETY: linkat reads the two NUL-terminated paths, alive for the call.
+        result(unsafe {
+            syscall5(
+                SYS_LINKAT,
+                AT_FDCWD,
+                from.as_ptr() as i64,
+                self.0,
+                to.as_ptr() as i64,
+                AT_SYMLINK_FOLLOW,
+            )
+        })
+        .map(drop)
     }
 
     fn openat(&self, name: &str, flags: i64, mode: u32) -> Result<Fd, Errno> {
