@@ -57,6 +57,7 @@ pub struct Errno(pub i32);
 impl Errno {
     pub const ENOENT: Errno = Errno(2);
     pub const ESRCH: Errno = Errno(3);
+    pub const EINTR: Errno = Errno(4);
     pub const ENXIO: Errno = Errno(6);
     pub const EACCES: Errno = Errno(13);
     pub const EEXIST: Errno = Errno(17);
@@ -73,6 +74,7 @@ impl fmt::Display for Errno {
             1 => "operation not permitted",
             2 => "no such file or directory",
             3 => "no such process",
+            4 => "interrupted system call",
             5 => "input/output error",
             6 => "no such device or address",
             9 => "bad file descriptor",
@@ -463,8 +465,14 @@ impl Fd {
     /// tmpfs, pages are allocated now, so a full tmpfs fails here.
     pub fn allocate(&self, len: u64) -> Result<(), Errno> {
         let len = i64::try_from(len).map_err(|_| Errno::EINVAL)?;
-        // SAFETY: fallocate takes numbers only (mode 0: allocate and extend).
-        result(unsafe { syscall4(SYS_FALLOCATE, self.0, 0, 0, len) }).map(drop)
+        loop {
+            // SAFETY: fallocate takes numbers only (mode 0: allocate and extend).
+            match result(unsafe { syscall4(SYS_FALLOCATE, self.0, 0, 0, len) }) {
+                // A signal (Ctrl-C) stopped it; what was allocated stays, the rest follows.
+                Err(Errno::EINTR) => continue,
+                other => return other.map(drop),
+            }
+        }
     }
 
     /// Writes all of `bytes` at the file's current offset.
