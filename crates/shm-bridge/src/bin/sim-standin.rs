@@ -11,6 +11,8 @@
 //! sim-standin pingpong --map NAME --size BYTES
 //! sim-standin empty
 //! sim-standin bootstrap MODE ARGS...
+//! sim-standin idle
+//! sim-standin read --map NAME [--count N] [--seconds S]
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
@@ -32,6 +34,11 @@
 //!
 //! `bootstrap` is a game's launcher that starts the game (`sim-standin MODE
 //! ARGS...`, a process of its own) and exits at once with 0, not waiting.
+//!
+//! `idle` does nothing, using no CPU, until it is ended: copied under a
+//! game's exe name, it is the process tools in another prefix look for.
+//! `read` is such a tool: it opens an existing mapping by name, as readers
+//! do, and prints each new value of the `i32` at offset 0 (a packet id).
 #![deny(unsafe_code)]
 
 #[cfg(windows)]
@@ -97,6 +104,19 @@ mod standin {
         },
         /// Prints `ready` and exits.
         Empty,
+        /// Does nothing until ended, under whatever exe name it was given.
+        Idle,
+        /// Opens the existing mapping NAME and prints each new i32 at offset 0.
+        Read {
+            /// The mapping's name.
+            #[arg(long = "map")]
+            map: String,
+            /// Stop after this many new values.
+            #[arg(long, default_value_t = 3)]
+            count: u32,
+            #[command(flatten)]
+            run: RunArgs,
+        },
         /// Starts `sim-standin MODE ARGS...` and exits at once, as a launcher does.
         Bootstrap {
             /// The game's mode and its arguments.
@@ -161,6 +181,16 @@ mod standin {
                 println!("ready");
                 Ok(ExitCode::SUCCESS)
             }
+            Mode::Idle => {
+                println!("standing in");
+                loop {
+                    std::thread::park();
+                }
+            }
+            Mode::Read { map, count, run } => {
+                read(&map, count, &run)?;
+                Ok(ExitCode::from(run.exit_code))
+            }
             Mode::Bootstrap { game } => {
                 let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
                 let child = std::process::Command::new(me)
@@ -221,6 +251,26 @@ mod standin {
             }
             if run.expired(start) {
                 break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// Prints the first `count` new values of the i32 at offset 0 of the
+    /// existing mapping `name`, checking every 10 ms.
+    fn read(name: &str, count: u32, run: &RunArgs) -> Result<(), String> {
+        let mapping = shmem::WinShMem::open(name).map_err(|e| format!("opening {name}: {e}"))?;
+        println!("opened {name}: {} bytes", mapping.len());
+        let start = Instant::now();
+        let mut last = None;
+        let mut seen = 0;
+        while seen < count && !run.expired(start) {
+            let value = mapping.read::<i32>(0).map_err(|e| format!("{name}: {e}"))?;
+            if last != Some(value) {
+                println!("value {value}");
+                last = Some(value);
+                seen += 1;
             }
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -36,6 +36,10 @@ pub enum Command {
     /// Runs a sim stand-in under Wine through the bridge and watches its
     /// telemetry for a few seconds: the whole chain, no game needed.
     Demo(DemoArgs),
+    /// For Windows tools in a prefix of their own (CrewChief, SimHub): while
+    /// the game's pages exist, maps them under their names in that prefix,
+    /// with a process of the game's exe name there; ends when the pages go.
+    Attach(AttachArgs),
     /// Says what is missing: Wine, the bridge exe, a tmpfs, a valid presets file.
     Doctor(CommonArgs),
     /// Prints the known titles and their mappings (built-in and yours).
@@ -108,6 +112,24 @@ pub struct CleanArgs {
     /// Remove files even while a process maps them.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    #[command(flatten)]
+    pub maps: MapArgs,
+    /// The tools' Wine prefix (the WINEPREFIX they run in).
+    #[arg(long, value_name = "DIR", required = true)]
+    pub prefix: PathBuf,
+    /// The exe name tools look for (default: the title's, from the presets);
+    /// `none` for no stand-in process.
+    #[arg(long, value_name = "NAME.exe")]
+    pub stand_in: Option<String>,
+    /// The bridge exe to use (default: where `launch` looks).
+    #[arg(long, value_name = "PATH")]
+    pub exe: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

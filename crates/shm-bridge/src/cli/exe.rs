@@ -29,8 +29,14 @@ pub struct Cli {
     pub list_games: bool,
 
     /// Remove the files an earlier run left behind for these mappings, and exit.
-    #[arg(long = "clean-up")]
+    #[arg(long = "clean-up", conflicts_with = "attach")]
     pub clean_up: bool,
+
+    /// Map the files the bridge of a game in another prefix made, as they
+    /// are, under their names in this prefix; create and remove nothing.
+    /// For Windows tools that run in a prefix of their own.
+    #[arg(long)]
+    pub attach: bool,
 
     /// The tmpfs directory for the files, as a Linux path (or a Windows one).
     #[arg(long, value_name = "DIR", default_value = "/dev/shm")]

@@ -45,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(args),
         Command::Clean(args) => command::clean::run(args),
         Command::Demo(args) => command::demo::run(args),
+        Command::Attach(args) => command::attach::run(args),
         Command::Doctor(args) => command::doctor::run(args),
         Command::Games(args) => command::games::run(args),
     };

@@ -75,24 +75,32 @@ struct Plan<'a> {
     /// Our marker beside it, if there is one.
     marker: Option<Marker>,
     size: u64,
+    /// Mapping another bridge's file as it is (`--attach`).
+    attach: bool,
 }
 
 impl Plan<'_> {
-    /// Whether an earlier bridge of ours made the file found.
+    /// Whether an earlier bridge of ours made the file found (and left it).
     fn leftover(&self) -> bool {
         match (&self.found, &self.marker) {
-            (Some((_, st)), Some(marker)) => marker.inode == st.ino,
+            (Some((_, st)), Some(marker)) => !self.attach && marker.inode == st.ino,
             _ => false,
         }
     }
 }
 
-/// Creates every mapping of `specs`, or none.
-/// Files it creates get the permission bits `mode`.
-pub fn create_all<'t>(specs: &[MapSpec], tmpfs: &'t Tmpfs, mode: u32) -> Result<Vec<Bridged<'t>>> {
+/// Creates every mapping of `specs`, or none. Files it creates get the
+/// permission bits `mode`. With `attach`, only maps files that exist (made
+/// by the bridge of a game in another prefix) and creates nothing.
+pub fn create_all<'t>(
+    specs: &[MapSpec],
+    tmpfs: &'t Tmpfs,
+    mode: u32,
+    attach: bool,
+) -> Result<Vec<Bridged<'t>>> {
     let plans = specs
         .iter()
-        .map(|spec| plan(spec, tmpfs))
+        .map(|spec| plan(spec, tmpfs, attach))
         .collect::<Result<Vec<_>>>()?;
     let needed = plan::bytes_needed(
         plans
@@ -108,17 +116,35 @@ pub fn create_all<'t>(specs: &[MapSpec], tmpfs: &'t Tmpfs, mode: u32) -> Result<
     Ok(bridged)
 }
 
-fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs) -> Result<Plan<'a>> {
+fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs, attach: bool) -> Result<Plan<'a>> {
     let name = spec.file_name();
     let unix = tmpfs.unix_file(name);
     let found = tmpfs.open_own(name, true)?;
+    if attach && found.is_none() {
+        bail!(
+            "{unix} does not exist: --attach maps the pages the bridge of a running game \
+             made; start the game through shm-bridge first"
+        );
+    }
     let marker = tmpfs.marker(name)?;
-    let size = plan::size_of(spec, found.as_ref().map(|(_, st)| st.size), &unix)?;
+    let existing = found.as_ref().map(|(_, st)| st.size);
+    let size = match (attach, existing) {
+        // Another bridge's file is mapped at its own size, never grown.
+        (true, Some(len)) if spec.size.is_none_or(|s| s <= len) => len,
+        (true, Some(len)) => bail!(
+            "{unix} holds {len} bytes, fewer than --size {} for {}; --attach maps files as \
+             they are: give no size",
+            spec.size.unwrap_or(len),
+            spec.name
+        ),
+        _ => plan::size_of(spec, existing, &unix)?,
+    };
     let plan = Plan {
         spec,
         found,
         marker,
         size,
+        attach,
     };
     if plan.leftover()
         && let Some(pid) = plan.marker.as_ref().and_then(|m| m.pid)
@@ -194,14 +220,16 @@ fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>
             mode,
         )?);
     }
-    fd.allocate(plan.size).map_err(|e| match e {
-        Errno::ENOSPC => anyhow::anyhow!(
-            "reserving {} bytes for {unix_path}: the tmpfs is full; free some space or pass \
-             --tmpfs with a larger one",
-            plan.size
-        ),
-        e => anyhow::anyhow!("reserving {} bytes for {unix_path}: {e}", plan.size),
-    })?;
+    if !plan.attach {
+        fd.allocate(plan.size).map_err(|e| match e {
+            Errno::ENOSPC => anyhow::anyhow!(
+                "reserving {} bytes for {unix_path}: the tmpfs is full; free some space or \
+                 pass --tmpfs with a larger one",
+                plan.size
+            ),
+            e => anyhow::anyhow!("reserving {} bytes for {unix_path}: {e}", plan.size),
+        })?;
+    }
     if unnamed {
         tmpfs.dir().link_at(&fd, file).map_err(|e| match e {
             Errno::EEXIST => anyhow::anyhow!(

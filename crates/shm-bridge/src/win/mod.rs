@@ -65,7 +65,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         tmpfs.unix,
         human_bytes(tmpfs.free)
     );
-    let bridged = bridge::create_all(&specs, &tmpfs, cli.mode)?;
+    let bridged = bridge::create_all(&specs, &tmpfs, cli.mode, cli.attach)?;
     for b in &bridged {
         println!("  {}", describe(b));
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand but `watch`, which has a directory of its own.
 
+pub mod attach;
 pub mod clean;
 pub mod demo;
 pub mod doctor;
