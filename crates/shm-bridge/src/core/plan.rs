@@ -120,6 +120,7 @@ mod tests {
         MapSpec {
             name: spec::parse_name("Local\\x").unwrap(),
             size,
+            link: None,
         }
     }
 

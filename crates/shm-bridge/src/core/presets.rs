@@ -29,6 +29,14 @@ pub struct Preset {
     /// (`ac` for the Assetto Corsa family); none: pages are shown as bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
+    /// The game's process names, its own first, then launchers that start
+    /// it: how `launch` knows the game without an app id, and what `attach`
+    /// names its stand-in process.
+    #[serde(default)]
+    pub exe_names: Vec<String>,
+    /// Named events the game signals on each update.
+    #[serde(default)]
+    pub events: Vec<String>,
     /// The mappings.
     pub maps: Vec<PresetMap>,
 }
@@ -43,6 +51,10 @@ pub struct PresetMap {
     pub size: u64,
     /// Where the size comes from.
     pub source: String,
+    /// A second path in the tmpfs (`DIR/FILE`) where Linux readers look for
+    /// this page: a link to the file is made there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +186,7 @@ impl Preset {
                 Ok(MapSpec {
                     name: spec::parse_name(&m.name)?,
                     size: Some(spec::parse_size(&m.size.to_string())?),
+                    link: m.link.as_deref().map(spec::parse_link).transpose()?,
                 })
             })
             .collect::<Result<Vec<_>, SpecError>>()?;

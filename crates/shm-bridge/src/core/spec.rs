@@ -14,6 +14,24 @@ pub struct MapSpec {
     pub name: ShMemName,
     /// Its size; `None` to take the size of a file that already exists.
     pub size: Option<u64>,
+    /// A second path in the tmpfs, `DIR/FILE`, where a link to the file goes.
+    pub link: Option<Link>,
+}
+
+/// A second place for a page in the tmpfs: the file `file` in the
+/// directory `dir` (both plain names), a link to the page's file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// The directory, made by the bridge if it is not there.
+    pub dir: String,
+    /// The link's name in it.
+    pub file: String,
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.dir, self.file)
+    }
 }
 
 impl MapSpec {
@@ -72,6 +90,12 @@ pub enum SpecError {
         /// The file both would use.
         file: String,
     },
+    /// A link path that is not `DIR/FILE` of two plain names.
+    #[error("link {link:?}: give a directory and a file name, such as SCS/SCSTelemetry")]
+    BadLink {
+        /// The link as given.
+        link: String,
+    },
     /// Nothing to bridge.
     #[error("no mappings given: use --map NAME --size BYTES, or --game TITLE (see --list-games)")]
     Empty,
@@ -105,6 +129,24 @@ pub fn parse_name(text: &str) -> Result<ShMemName, SpecError> {
     })
 }
 
+/// Parses a link path: `DIR/FILE`, two plain names.
+pub fn parse_link(text: &str) -> Result<Link, SpecError> {
+    let bad = || SpecError::BadLink {
+        link: text.to_owned(),
+    };
+    let (dir, file) = text.split_once('/').ok_or_else(bad)?;
+    for part in [dir, file] {
+        let name = ShMemName::new(part).map_err(|_| bad())?;
+        if name.as_str() != part {
+            return Err(bad());
+        }
+    }
+    Ok(Link {
+        dir: dir.to_owned(),
+        file: file.to_owned(),
+    })
+}
+
 /// Pairs `--map` values with `--size` values in order.
 pub fn from_flags(maps: &[String], sizes: &[String]) -> Result<Vec<MapSpec>, SpecError> {
     if !sizes.is_empty() && sizes.len() != maps.len() {
@@ -129,7 +171,11 @@ pub fn from_flags(maps: &[String], sizes: &[String]) -> Result<Vec<MapSpec>, Spe
     Ok(names
         .into_iter()
         .zip(sizes)
-        .map(|(name, size)| MapSpec { name, size })
+        .map(|(name, size)| MapSpec {
+            name,
+            size,
+            link: None,
+        })
         .collect())
 }
 
