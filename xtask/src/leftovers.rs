@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 
+use crate::process::target_dir;
+
 /// `/dev/shm` entries and SysV segments of this user, the tmpfs mounts,
 /// links and installed copies of the bridge some tests make.
 pub fn find() -> BTreeSet<String> {
@@ -15,13 +17,16 @@ pub fn find() -> BTreeSet<String> {
             }
         }
     }
+    // Test tmpfs, and anything in the target directory (the Wine 10 run's
+    // chroot is only ever mounted on in namespaces of its own).
+    let target = target_dir();
     for mount in proc_mounts::MountIter::new()
         .into_iter()
         .flatten()
         .flatten()
     {
         let point = mount.dest.to_string_lossy();
-        if point.contains("shm-test-") {
+        if point.contains("shm-test-") || mount.dest.starts_with(&target) {
             found.insert(format!("a {} mounted on {point}", mount.fstype));
         }
     }

@@ -8,6 +8,8 @@
 //! - `test`: setup, then every test: Linux, Windows under Wine, checks of
 //!   the other OSes, lints; fails if the tests left anything in `/dev/shm`,
 //!   a SysV segment, a tmpfs mount or an installed copy behind.
+//! - `test-wine10`: only the second run of `test`: the under-Wine tests on
+//!   Debian trixie's Wine 10.0, in a chroot built on first use.
 //! - `lint`, `fuzz [SECONDS]`: the lints and the fuzz targets of `test`.
 //! - `demo [ARGS]`: setup, build, and run `shm-bridge demo ARGS`.
 //! - `install [--prefix DIR]`: builds release binaries and installs them.
@@ -23,6 +25,7 @@ mod process;
 mod setup;
 mod test;
 mod windows;
+mod wine10;
 
 use std::path::PathBuf;
 
@@ -46,9 +49,12 @@ enum Task {
     Setup,
     /// Build the Windows programs, with the bcryptprimitives shim beside them.
     BuildWindows,
-    /// Run every test (Linux, Windows under Wine, other OSes' builds, lints,
-    /// fuzzing) and check that nothing was left behind.
+    /// Run every test (Linux, Windows under Wine 8 and again under Wine 10,
+    /// other OSes' builds, lints, fuzzing) and check that nothing was left behind.
     Test,
+    /// Run the under-Wine tests on Debian trixie's Wine 10.0 only (root:
+    /// builds its chroot under the target directory on first use).
+    TestWine10,
     /// `cargo fmt --check` and clippy for every target the project builds.
     Lint,
     /// Run every fuzz target.
@@ -96,6 +102,7 @@ fn run(task: Task) -> Result<()> {
         Task::Setup => setup::run(setup::Scope::Everything),
         Task::BuildWindows => windows::build(windows::Profile::Debug).map(drop),
         Task::Test => test::run(),
+        Task::TestWine10 => test::run_wine10(),
         Task::Lint => lint::run(),
         Task::Fuzz { seconds } => fuzz::run(seconds),
         Task::Demo { args } => demo::run(&args),
@@ -118,6 +125,7 @@ mod tests {
         assert!(matches!(parse(&["setup"]), Ok(Task::Setup)));
         assert!(matches!(parse(&["build-windows"]), Ok(Task::BuildWindows)));
         assert!(matches!(parse(&["test"]), Ok(Task::Test)));
+        assert!(matches!(parse(&["test-wine10"]), Ok(Task::TestWine10)));
         assert!(matches!(parse(&["lint"]), Ok(Task::Lint)));
         assert!(matches!(
             parse(&["fuzz"]),

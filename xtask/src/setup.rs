@@ -32,9 +32,13 @@ pub fn run(scope: Scope) -> Result<()> {
     if !(have("wine") && have("wineserver") && have("x86_64-w64-mingw32-gcc")) {
         packages.extend(APT_PACKAGES);
     }
-    // The tests' stand-in for Steam's container is a bwrap sandbox, as the real one is.
+    // The tests' stand-in for Steam's container is a bwrap sandbox, as the
+    // real one is; the Wine 10 run's chroot is made by debootstrap.
     if everything && !have("bwrap") {
         packages.push("bubblewrap");
+    }
+    if everything && !have("debootstrap") {
+        packages.push("debootstrap");
     }
     if !packages.is_empty() {
         apt_install(&packages)?;
@@ -78,7 +82,8 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     if !have("apt-get") {
         bail!(
             "missing: {missing} (Wine 64-bit, the MinGW-w64 linker x86_64-w64-mingw32-gcc, \
-             bwrap for the tests); install your distribution's packages for them, then rerun"
+             bwrap and debootstrap for the tests); install your distribution's packages for \
+             them, then rerun"
         );
     }
     let sudo: &[&str] = if is_root() {

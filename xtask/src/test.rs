@@ -1,13 +1,15 @@
-//! `cargo xtask test`: every test, the lints and the fuzz targets, then a
-//! check that the tests left nothing behind.
+//! `cargo xtask test`: every test (the under-Wine ones on this machine's
+//! Wine and again on Wine 10), the lints and the fuzz targets, then a check
+//! that the tests left nothing behind.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
 use anyhow::{Result, bail};
 
 use crate::process::{cargo, run as run_cmd};
 use crate::windows::{self, WINDOWS};
-use crate::{fuzz, leftovers, lint, setup};
+use crate::{fuzz, leftovers, lint, setup, wine10};
 
 pub fn run() -> Result<()> {
     setup::run(setup::Scope::Everything)?;
@@ -47,6 +49,7 @@ pub fn run() -> Result<()> {
         ]);
         with_wine(&mut windows);
         run_cmd(&mut windows)?;
+        wine10::run(&windows_dir)?;
         lint::run()?;
         fuzz::run(fuzz::SECONDS_CI)
     })();
@@ -55,10 +58,26 @@ pub fn run() -> Result<()> {
         .env("WINEPREFIX", &prefix)
         .status();
     result?;
-    let left: Vec<String> = leftovers::find().difference(&before).cloned().collect();
+    nothing_left_since(&before)?;
+    eprintln!("xtask: every test passed; nothing was left in /dev/shm, SysV or mounted");
+    Ok(())
+}
+
+/// `cargo xtask test-wine10`: the second run alone.
+pub fn run_wine10() -> Result<()> {
+    setup::run(setup::Scope::Everything)?;
+    let before = leftovers::find();
+    let windows_dir = windows::build(windows::Profile::Debug)?;
+    wine10::run(&windows_dir)?;
+    nothing_left_since(&before)?;
+    eprintln!("xtask: every test passed on Wine 10; nothing was left in /dev/shm, SysV or mounted");
+    Ok(())
+}
+
+fn nothing_left_since(before: &BTreeSet<String>) -> Result<()> {
+    let left: Vec<String> = leftovers::find().difference(before).cloned().collect();
     if !left.is_empty() {
         bail!("the tests left behind: {}", left.join(", "));
     }
-    eprintln!("xtask: every test passed; nothing was left in /dev/shm, SysV or mounted");
     Ok(())
 }

@@ -59,20 +59,33 @@ fn install_shim(dir: &Path) -> Result<()> {
 /// A Wine prefix of our own under the target directory, booted once.
 pub fn prefix() -> Result<PathBuf> {
     let prefix = target_dir().join("wine-prefix");
-    if !prefix.join("system.reg").exists() {
-        eprintln!(
-            "booting a Wine prefix in {} (once; takes a while)",
-            prefix.display()
-        );
-        run(Command::new("wineboot")
-            .arg("-i")
-            .env("WINEPREFIX", &prefix)
-            .env("WINEDEBUG", "-all"))?;
-        run(Command::new("wineserver")
-            .arg("-w")
-            .env("WINEPREFIX", &prefix))?;
-    }
+    boot_prefix(&prefix, None)?;
     Ok(prefix)
+}
+
+/// Boots the Wine prefix `prefix` unless it has been (it takes a while),
+/// through `runner` (a command that runs its arguments) if given, and waits
+/// for its wineserver to save it.
+pub fn boot_prefix(prefix: &Path, runner: Option<Command>) -> Result<()> {
+    if prefix.join("system.reg").exists() {
+        return Ok(());
+    }
+    eprintln!(
+        "booting a Wine prefix in {} (once; takes a while)",
+        prefix.display()
+    );
+    let boot = "wineboot -i && wineserver -w";
+    let mut cmd = match runner {
+        Some(mut runner) => {
+            runner.arg("sh");
+            runner
+        }
+        None => Command::new("sh"),
+    };
+    run(cmd
+        .args(["-c", boot])
+        .env("WINEPREFIX", prefix)
+        .env("WINEDEBUG", "-all"))
 }
 
 /// `PATH` with tools/wine-fixed-heap first, so that every `wine` started
