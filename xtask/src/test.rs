@@ -36,17 +36,9 @@ pub fn run() -> Result<()> {
         with_wine(&mut host);
         run_cmd(&mut host)?;
         let mut windows = cargo();
-        windows.args([
-            "test",
-            "--target",
-            WINDOWS,
-            "-p",
-            "shmem",
-            "-p",
-            "shm-bridge",
-            "-p",
-            "shm-tests",
-        ]);
+        windows
+            .args(["test", "--target", WINDOWS])
+            .args(windows::TEST_PACKAGES);
         with_wine(&mut windows);
         run_cmd(&mut windows)?;
         wine10::run(&windows_dir)?;

@@ -11,6 +11,8 @@ use anyhow::Result;
 use crate::process::{cargo, root, run, target_dir};
 
 pub const WINDOWS: &str = "x86_64-pc-windows-gnu";
+/// The packages whose tests run for Windows, under Wine, as `-p` arguments.
+pub const TEST_PACKAGES: [&str; 6] = ["-p", "shmem", "-p", "shm-bridge", "-p", "shm-tests"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -43,7 +45,7 @@ pub fn build(profile: Profile) -> Result<PathBuf> {
 }
 
 /// Builds the shim into `dir` unless an up-to-date one is there.
-fn install_shim(dir: &Path) -> Result<()> {
+pub fn install_shim(dir: &Path) -> Result<()> {
     let dll = dir.join("bcryptprimitives.dll");
     let source = root().join("tools/bcryptprimitives/bcryptprimitives.c");
     let fresh = dll
