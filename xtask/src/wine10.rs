@@ -81,7 +81,7 @@ impl Chroot {
         let _ = std::fs::remove_file(self.stamp());
         std::fs::create_dir_all(&self.dir)?;
         eprintln!(
-            "xtask: building a Debian {SUITE} chroot with Wine in {} (once: about a minute and 2.4 GB)",
+            "xtask: building a Debian {SUITE} chroot with Wine in {} (once: a minute or two, and 2 GB with its prefix)",
             root.display()
         );
         let mirror = std::env::var("SHM_DEBIAN_MIRROR").unwrap_or_else(|_| MIRROR.to_owned());
