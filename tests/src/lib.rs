@@ -1,6 +1,8 @@
 //! Support for the cross-process tests: the handshake two processes run
-//! over a segment, and running Windows programs under Wine.
+//! over a segment, the suite every backend runs, and running Windows
+//! programs under Wine.
 
+pub mod backend_suite;
 pub mod handshake;
 pub mod served;
 #[cfg(unix)]

@@ -64,12 +64,17 @@ pub fn command_in(prefix: &Path, exe: &Path) -> Command {
 pub struct PrivatePrefix {
     /// Its directory.
     pub path: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 impl PrivatePrefix {
     /// Boots a new prefix, for tests that kill everything in theirs.
     pub fn boot() -> PrivatePrefix {
-        let path = target_dir().join(format!("wine-prefix-{}", crate::nonce()));
+        let dir = tempfile::Builder::new()
+            .prefix("wine-prefix-")
+            .tempdir_in(target_dir())
+            .expect("create a prefix directory in the target directory");
+        let path = dir.path().to_owned();
         let status = Command::new("wineboot")
             .arg("-i")
             .env("WINEPREFIX", &path)
@@ -78,7 +83,7 @@ impl PrivatePrefix {
             .status()
             .expect("run wineboot");
         assert!(status.success(), "wineboot failed in {}", path.display());
-        PrivatePrefix { path }
+        PrivatePrefix { path, _dir: dir }
     }
 
     /// Boots a new prefix and removes its `Z:` drive, as some users' prefixes lack one.
@@ -103,9 +108,9 @@ impl PrivatePrefix {
 }
 
 impl Drop for PrivatePrefix {
+    /// The wineserver goes first; then the directory, with the field.
     fn drop(&mut self) {
         let _ = self.stop_wineserver();
-        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
@@ -248,14 +253,22 @@ pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
 pub struct ShmDir {
     /// Its path.
     pub path: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 impl ShmDir {
     /// Makes a fresh one.
     pub fn new() -> ShmDir {
-        let path = Path::new("/dev/shm").join(format!("shm-test-dir-{}", crate::nonce()));
-        std::fs::create_dir(&path).expect("create a test dir in /dev/shm");
-        ShmDir { path }
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("shm-test-dir-")
+            .permissions(std::fs::Permissions::from_mode(0o755))
+            .tempdir_in("/dev/shm")
+            .expect("create a test dir in /dev/shm");
+        ShmDir {
+            path: dir.path().to_owned(),
+            _dir: dir,
+        }
     }
 
     /// Names of the entries it holds, sorted.
@@ -277,11 +290,5 @@ impl ShmDir {
 impl Default for ShmDir {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Drop for ShmDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
+use shm_tests::{backend_suite, exchange, handshake, nonce, spawn_until_ready};
 use shmem::{
     MemfdShMemProvider, NamedShMem, PosixShMem, PosixShMemProvider, SERVICE_ENV, ServedShMem,
     ServedShMemProvider, ServiceName, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider,
@@ -38,115 +38,30 @@ impl ShMemProvider for Served {
     }
 }
 
-fn reopen_by_id<P: ShMemProvider>(backend: &str, size: usize) {
-    let mut provider = P::new().unwrap();
-    let mem = provider.new_shmem(size).unwrap();
-    assert_eq!(mem.len(), size);
-    let n = nonce();
-    let id = mem.id().to_string();
-    exchange(
-        &mem,
-        &n,
-        Command::new(PEER)
-            .args(["open", backend, "id", &id, &size.to_string(), &n])
-            .env(SERVICE_ENV, service_name()),
-    );
+/// `shm-peer`, reaching this process's segment service.
+fn peer() -> Command {
+    let mut peer = Command::new(PEER);
+    peer.env(SERVICE_ENV, service_name());
+    peer
 }
 
-fn reopen_from_env<P: ShMemProvider>(backend: &str) {
-    let mut provider = P::new().unwrap();
-    let mem = provider.new_shmem(4096).unwrap();
-    let n = nonce();
-    exchange(
-        &mem,
-        &n,
-        Command::new(PEER)
-            .args(["open", backend, "env", "TEST_SHMEM", &n])
-            .envs(mem.description().env_vars("TEST_SHMEM"))
-            .env(SERVICE_ENV, service_name()),
-    );
-}
-
-/// Reopening in the same process gives a second mapping of the same bytes.
-fn clone_ref_shares_bytes<P: ShMemProvider>() {
-    let mut provider = P::new().unwrap();
-    let a = provider.new_shmem(100).unwrap();
-    let b = provider.clone_ref(&a).unwrap();
-    assert_ne!(a.as_ptr(), b.as_ptr(), "a second mapping, not the same one");
-    a[10..15].copy_from_slice(b"hello");
-    assert_eq!(b[10..15].to_vec(), b"hello");
-    b.write(96, &0xDEAD_BEEFu32).unwrap();
-    assert_eq!(a.read::<u32>(96).unwrap(), 0xDEAD_BEEF);
-}
-
-fn bad_requests_are_errors<P: ShMemProvider>(foreign: ShMemId) {
-    let mut provider = P::new().unwrap();
-    assert!(matches!(provider.new_shmem(0), Err(ShMemError::ZeroSize)));
-    assert!(matches!(
-        provider.new_shmem(usize::MAX),
-        Err(ShMemError::TooLarge { .. })
-    ));
-    let mem = provider.new_shmem(4096).unwrap();
-    let too_big = provider.shmem_from_id_and_size(mem.id(), 1 << 20);
-    assert!(
-        matches!(too_big, Err(ShMemError::TooSmall { actual: 4096, requested, .. }) if requested == 1 << 20),
-        "mapping past the end must be refused, with the sizes, not SIGBUS later: {too_big:?}"
-    );
-    let wrong = provider.shmem_from_id_and_size(foreign, 4096);
-    assert!(
-        matches!(wrong, Err(ShMemError::WrongBackend { .. })),
-        "{wrong:?}"
-    );
-}
-
-macro_rules! backend_tests {
-    ($module:ident, $provider:ty, $backend:literal, $foreign:expr) => {
-        mod $module {
-            use super::*;
-
-            #[test]
-            fn another_process_reopens_by_id() {
-                reopen_by_id::<$provider>($backend, 4096);
-            }
-
-            #[test]
-            fn another_process_reopens_from_env() {
-                reopen_from_env::<$provider>($backend);
-            }
-
-            #[test]
-            fn odd_sizes_map_exactly() {
-                reopen_by_id::<$provider>($backend, 4096 * 3 + 17);
-            }
-
-            #[test]
-            fn sizes_of_4_gib_and_more_are_not_truncated() {
-                reopen_by_id::<$provider>($backend, (4 << 30) + 4096 + 3);
-            }
-
-            #[test]
-            fn clone_ref_maps_the_same_bytes() {
-                clone_ref_shares_bytes::<$provider>();
-            }
-
-            #[test]
-            fn bad_requests_are_typed_errors() {
-                bad_requests_are_errors::<$provider>($foreign);
-            }
-        }
-    };
-}
-
-backend_tests!(memfd, MemfdShMemProvider, "memfd", ShMemId::SysV(1));
-backend_tests!(posix, PosixShMemProvider, "posix", ShMemId::SysV(1));
-backend_tests!(
+backend_suite!(memfd, MemfdShMemProvider, "memfd", ShMemId::SysV(1), peer);
+backend_suite!(posix, PosixShMemProvider, "posix", ShMemId::SysV(1), peer);
+backend_suite!(
     sysv,
     SysvShMemProvider,
     "sysv",
-    "posix:nope".parse().unwrap()
+    "posix:nope".parse().unwrap(),
+    peer
 );
-backend_tests!(std_provider, StdShMemProvider, "std", ShMemId::SysV(1));
-backend_tests!(served, Served, "served", ShMemId::SysV(1));
+backend_suite!(
+    std_provider,
+    StdShMemProvider,
+    "std",
+    ShMemId::SysV(1),
+    peer
+);
+backend_suite!(served, Served, "served", ShMemId::SysV(1), peer);
 
 #[test]
 fn sysv_ids_in_the_environment_are_plain_numbers_as_afl_expects() {
@@ -292,16 +207,18 @@ fn bad_names_are_errors_not_panics() {
 
 #[test]
 fn a_symlink_in_dev_shm_is_refused_and_its_target_untouched() {
-    let dir = std::env::temp_dir().join(format!("shm-test-victim-{}", nonce()));
-    std::fs::write(&dir, b"precious").unwrap();
+    let victim = tempfile::Builder::new()
+        .prefix("shm-test-victim-")
+        .tempfile()
+        .unwrap();
+    std::fs::write(victim.path(), b"precious").unwrap();
     let name = format!("shm-test-{}", nonce());
     let link = std::path::Path::new("/dev/shm").join(&name);
-    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    std::os::unix::fs::symlink(victim.path(), &link).unwrap();
     let opened = NamedShMem::open(&name);
     let created = NamedShMem::create(&name, 4096);
     std::fs::remove_file(&link).unwrap();
-    let victim = std::fs::read(&dir).unwrap();
-    std::fs::remove_file(&dir).unwrap();
+    let victim = std::fs::read(victim.path()).unwrap();
     assert!(opened.is_err(), "open followed a symlink");
     assert!(created.is_err(), "create followed a symlink");
     assert!(opened.unwrap_err().to_string().contains("symbolic link"));

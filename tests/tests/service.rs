@@ -289,15 +289,20 @@ fn is_root() -> bool {
 
 /// `served-peer`, copied where any user may run it (the build directory may
 /// be private), removed on drop.
-struct StrangerExe(std::path::PathBuf);
+struct StrangerExe {
+    exe: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
 
 impl StrangerExe {
     fn new() -> StrangerExe {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("shm-test-{}", nonce()));
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let exe = dir.join("served-peer");
+        let dir = tempfile::Builder::new()
+            .prefix("shm-test-")
+            .permissions(std::fs::Permissions::from_mode(0o755))
+            .tempdir()
+            .unwrap();
+        let exe = dir.path().join("served-peer");
         // Copied by another process: were the copy written from here, a child
         // that another test forks meanwhile would inherit the file open for
         // writing, and running it would fail with ETXTBSY until that child execs.
@@ -308,22 +313,14 @@ impl StrangerExe {
             .status()
             .unwrap();
         assert!(status.success(), "copy served-peer to {}", exe.display());
-        StrangerExe(exe)
+        StrangerExe { exe, _dir: dir }
     }
 
     fn command(&self) -> Command {
         use std::os::unix::process::CommandExt;
-        let mut command = Command::new(&self.0);
+        let mut command = Command::new(&self.exe);
         command.uid(STRANGER).gid(STRANGER).current_dir("/");
         command
-    }
-}
-
-impl Drop for StrangerExe {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
     }
 }
 
@@ -519,9 +516,11 @@ fn malformed_requests_close_only_that_client() {
 #[test]
 fn socket_files_are_private_removed_at_the_end_and_replaced_when_stale() {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    let dir = std::env::temp_dir().join(format!("shm-test-{}", nonce()));
-    std::fs::create_dir(&dir).unwrap();
-    let path = dir.join("service.sock");
+    let dir = tempfile::Builder::new()
+        .prefix("shm-test-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("service.sock");
     let name = ServiceName::new(path.to_str().unwrap()).unwrap();
 
     let service = ShMemService::start(&name).unwrap();
@@ -554,8 +553,6 @@ fn socket_files_are_private_removed_at_the_end_and_replaced_when_stale() {
     let err = ShMemService::start(&name).unwrap_err();
     assert!(err.to_string().contains("not a socket"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
-    std::fs::remove_file(&path).unwrap();
-    std::fs::remove_dir(&dir).unwrap();
 }
 
 #[test]

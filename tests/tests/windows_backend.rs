@@ -1,13 +1,13 @@
 //! The Windows backend across processes, run under Wine: this test process
-//! and `shm-peer.exe` (a second Windows process) share named mappings.
+//! and `shm-peer.exe` (a second Windows process) share mappings. The same
+//! suite as every Linux backend, then what only named mappings do.
 #![cfg(windows)]
 
 use std::process::Command;
 
-use shm_tests::{exchange, handshake, nonce, spawn_until_ready};
-use shmem::{
-    NamedShMem, ShMem, ShMemError, ShMemId, ShMemProvider, StdShMemProvider, WinShMemProvider,
-};
+use shm_tests::backend_suite::ActualSize;
+use shm_tests::{backend_suite, exchange, handshake, nonce, spawn_until_ready};
+use shmem::{NamedShMem, ShMemError, ShMemId, StdShMemProvider, WinShMemProvider};
 
 /// The peer, as a path Windows understands (cargo gives the build host's path).
 fn peer() -> Command {
@@ -20,31 +20,28 @@ fn peer() -> Command {
     Command::new(path)
 }
 
-#[test]
-fn another_process_reopens_by_id() {
-    let mut provider = StdShMemProvider::new().unwrap();
-    let mem = provider.new_shmem(4096).unwrap();
-    assert!(matches!(mem.id(), ShMemId::Windows(_)));
-    let n = nonce();
-    let id = mem.id().to_string();
-    exchange(
-        &mem,
-        &n,
-        peer().args(["open", "windows", "id", &id, "4096", &n]),
-    );
-}
+backend_suite!(
+    windows,
+    WinShMemProvider,
+    "windows",
+    ShMemId::SysV(3),
+    peer,
+    ActualSize::ReportedAsZero
+);
+backend_suite!(
+    std_provider,
+    StdShMemProvider,
+    "std",
+    ShMemId::SysV(3),
+    peer,
+    ActualSize::ReportedAsZero
+);
 
 #[test]
-fn another_process_reopens_from_env() {
-    let mem = WinShMemProvider.new_shmem(10_000).unwrap();
-    let n = nonce();
-    exchange(
-        &mem,
-        &n,
-        peer()
-            .args(["open", "std", "env", "TEST_SHMEM", &n])
-            .envs(mem.description().env_vars("TEST_SHMEM")),
-    );
+fn the_std_provider_is_the_windows_backend() {
+    use shmem::{ShMem, ShMemProvider};
+    let mem = StdShMemProvider::new().unwrap().new_shmem(4096).unwrap();
+    assert!(matches!(mem.id(), ShMemId::Windows(_)), "{}", mem.id());
 }
 
 #[test]
@@ -66,34 +63,7 @@ fn two_processes_share_a_named_mapping_both_ways() {
 }
 
 #[test]
-fn sizes_of_4_gib_and_more_are_not_truncated() {
-    let size = (4usize << 30) + 4096 + 3;
-    let mem = WinShMemProvider.new_shmem(size).unwrap();
-    assert_eq!(mem.len(), size);
-    let n = nonce();
-    let id = mem.id().to_string();
-    exchange(
-        &mem,
-        &n,
-        peer().args(["open", "windows", "id", &id, &size.to_string(), &n]),
-    );
-}
-
-#[test]
-fn bad_requests_are_typed_errors() {
-    let mut provider = WinShMemProvider;
-    assert!(matches!(provider.new_shmem(0), Err(ShMemError::ZeroSize)));
-    let mem = provider.new_shmem(4096).unwrap();
-    let too_big = provider.shmem_from_id_and_size(mem.id(), 1 << 24);
-    assert!(
-        matches!(too_big, Err(ShMemError::TooSmall { .. })),
-        "{too_big:?}"
-    );
-    let foreign = provider.shmem_from_id_and_size(ShMemId::SysV(3), 4096);
-    assert!(
-        matches!(foreign, Err(ShMemError::WrongBackend { .. })),
-        "{foreign:?}"
-    );
+fn bad_names_are_typed_errors() {
     let missing = NamedShMem::open(&format!("shm-test-missing-{}", nonce()));
     assert!(
         matches!(missing, Err(ShMemError::NotFound { .. })),

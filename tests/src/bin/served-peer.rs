@@ -22,13 +22,12 @@
 //! ```
 //! Every mode but `serve` talks to the service `SHMEM_SERVICE` names, prints
 //! `ready` once done, then waits for its stdin to close. Any failure: a
-//! message on stderr and exit code 1.
+//! message on stderr and exit code 1 (2 for bad arguments).
 
 #[cfg(unix)]
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match unix::run(&args) {
+    use clap::Parser;
+    match unix::run(unix::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("served-peer: {e}");
@@ -53,20 +52,70 @@ mod unix {
         RcShMemProvider, ServedShMemProvider, ServiceName, ShMem, ShMemProvider, ShMemService,
     };
 
-    pub fn run(args: &[&str]) -> Result<(), String> {
-        match args {
-            ["hold", count, size, rest @ ..] => hold(parse(count)?, parse(size)?, rest),
-            ["client", id, size, slot] => client(id, parse(size)?, parse(slot)?),
-            ["fork", how @ ("explicit" | "implicit")] => fork(*how == "explicit"),
-            ["host-fork", how @ ("keep" | "exit")] => host_fork(*how == "keep"),
-            ["connect"] => {
+    #[derive(Debug, clap::Parser)]
+    #[command(about = "A client of the segment service for the service tests")]
+    pub enum Cli {
+        /// Create COUNT segments (and open ID of OPEN_SIZE bytes); print their ids.
+        Hold {
+            count: usize,
+            size: usize,
+            #[arg(requires = "open_size")]
+            id: Option<String>,
+            open_size: Option<usize>,
+        },
+        /// Open ID, count itself in at SLOT, create one segment; print its id.
+        Client {
+            id: String,
+            size: usize,
+            slot: usize,
+        },
+        /// Create A, pre-fork, fork; the parent exits first.
+        Fork { post_fork: PostFork },
+        /// Run the service here, create A, fork.
+        HostFork { parent: Parent },
+        /// Connect and create one segment; print "ok".
+        Connect,
+        /// (Linux) connect by hand without checking the service's user.
+        Knock,
+        /// Run the service NAME on this thread, for good.
+        Serve { name: String },
+        /// Time create, touch one byte, free; print percentiles in ns.
+        Time { rounds: usize, size: usize },
+    }
+
+    /// Whether the forked child calls `post_fork`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+    pub enum PostFork {
+        Explicit,
+        Implicit,
+    }
+
+    /// What the parent that runs the service does after the fork.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+    pub enum Parent {
+        Keep,
+        Exit,
+    }
+
+    pub fn run(cli: Cli) -> Result<(), String> {
+        match cli {
+            Cli::Hold {
+                count,
+                size,
+                id,
+                open_size,
+            } => hold(count, size, id.zip(open_size)),
+            Cli::Client { id, size, slot } => client(&id, size, slot),
+            Cli::Fork { post_fork } => fork(post_fork == PostFork::Explicit),
+            Cli::HostFork { parent } => host_fork(parent == Parent::Keep),
+            Cli::Connect => {
                 let mut provider = ServedShMemProvider::new().map_err(s)?;
                 let _mem = provider.new_shmem(4096).map_err(s)?;
                 println!("ok");
                 Ok(())
             }
             #[cfg(target_os = "linux")]
-            ["knock"] => {
+            Cli::Knock => {
                 use std::os::linux::net::SocketAddrExt;
                 let name = ServiceName::from_env().map_err(s)?;
                 let addr =
@@ -81,11 +130,12 @@ mod unix {
                 }
                 Ok(())
             }
-            ["time", rounds, size] => {
+            #[cfg(not(target_os = "linux"))]
+            Cli::Knock => Err("knock: Linux only (abstract socket names)".into()),
+            Cli::Time { rounds, size } => {
                 let mut provider = ServedShMemProvider::new().map_err(s)?;
-                let size = parse(size)?;
                 let mut times = Vec::new();
-                for _ in 0..parse(rounds)? {
+                for _ in 0..rounds {
                     let start = std::time::Instant::now();
                     let mem = provider.new_shmem(size).map_err(s)?;
                     mem.store(0, 1);
@@ -97,20 +147,17 @@ mod unix {
                 println!("{} {} {}", at(50), at(10), at(90));
                 Ok(())
             }
-            ["serve", name] => {
-                let name = ServiceName::new(name).map_err(s)?;
+            Cli::Serve { name } => {
+                let name = ServiceName::new(&name).map_err(s)?;
                 match ShMemService::serve(&name) {
                     Ok(never) => match never {},
                     Err(e) => Err(e.to_string()),
                 }
             }
-            _ => Err(format!(
-                "unknown arguments {args:?}; see the comment at the top of served-peer.rs"
-            )),
         }
     }
 
-    fn hold(count: usize, size: usize, open: &[&str]) -> Result<(), String> {
+    fn hold(count: usize, size: usize, open: Option<(String, usize)>) -> Result<(), String> {
         let mut provider = ServedShMemProvider::new().map_err(s)?;
         let mut held = Vec::new();
         for i in 0..count {
@@ -120,13 +167,12 @@ mod unix {
             held.push(mem);
         }
         let _opened = match open {
-            [id, size] => Some(
+            Some((id, size)) => Some(
                 provider
-                    .shmem_from_id_and_size(id.parse().map_err(s)?, parse(size)?)
+                    .shmem_from_id_and_size(id.parse().map_err(s)?, size)
                     .map_err(s)?,
             ),
-            [] => None,
-            _ => return Err("hold: expected an ID and a SIZE to open, or nothing".into()),
+            None => None,
         };
         ready_then_wait()
     }
@@ -302,10 +348,6 @@ mod unix {
         let mut rest = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut rest);
         Ok(())
-    }
-
-    fn parse(text: &str) -> Result<usize, String> {
-        text.parse().map_err(|e| format!("{text:?}: {e}"))
     }
 
     fn s(e: impl std::fmt::Display) -> String {

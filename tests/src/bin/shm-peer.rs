@@ -12,21 +12,78 @@
 //! ```
 //! (Android has no named segments.)
 //! BACKEND is memfd, posix, sysv, sysv-unchecked (`open_unchecked`, by id
-//! only), served (Unix; the service `SHMEM_SERVICE` names), windows or std.
+//! only), served (Unix; the service `SHMEM_SERVICE` names), windows or std;
+//! one this OS lacks is an error.
 //! Creators print `ready` once the segment exists. Openers print the
 //! creator's last message.
-//! Any failure: a message on stderr and exit code 1.
+//! Any failure: a message on stderr and exit code 1 (2 for bad arguments).
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand, ValueEnum};
 use shm_tests::handshake;
-use shmem::{ShBytes, ShMem, ShMemProvider};
+use shmem::{ShBytes, ShMem, ShMemId, ShMemProvider};
+
+#[derive(Debug, Parser)]
+#[command(about = "The second process of the cross-process tests")]
+enum Cli {
+    /// Open an existing segment and answer the handshake.
+    Open {
+        backend: Backend,
+        #[command(subcommand)]
+        how: How,
+    },
+    /// Create a named segment, print `ready`, run the creator's side.
+    CreateNamed {
+        name: String,
+        size: usize,
+        nonce: String,
+    },
+    /// (Windows) create a mapping backed by the new file PATH.
+    CreateFileBacked {
+        name: String,
+        path: std::path::PathBuf,
+        size: usize,
+        nonce: String,
+    },
+    /// Create COUNT segments, print their ids, then `ready`; wait to be killed.
+    Hold {
+        backend: Backend,
+        count: usize,
+        size: usize,
+    },
+}
+
+/// How `open` finds the segment.
+#[derive(Debug, Subcommand)]
+enum How {
+    /// By its id, mapping SIZE bytes.
+    Id {
+        id: String,
+        size: usize,
+        nonce: String,
+    },
+    /// From the environment variables VAR and VAR_SIZE.
+    Env { var: String, nonce: String },
+    /// By name (backend `named`).
+    Name { name: String, nonce: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Memfd,
+    Posix,
+    Sysv,
+    SysvUnchecked,
+    Served,
+    Windows,
+    Std,
+    Named,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match run(&args) {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("shm-peer: {e}");
@@ -35,28 +92,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[&str]) -> Result<(), String> {
-    match args {
-        ["open", backend, how @ ..] => open(backend, how),
+fn run(cli: Cli) -> Result<(), String> {
+    match cli {
+        Cli::Open { backend, how } => open(backend, how),
         #[cfg(not(target_os = "android"))]
-        ["create-named", name, size, nonce] => {
-            let mut mem = shmem::NamedShMem::create(name, parse_size(size)?).map_err(s)?;
-            as_creator(&mut mem, nonce)
+        Cli::CreateNamed { name, size, nonce } => {
+            let mut mem = shmem::NamedShMem::create(&name, size).map_err(s)?;
+            as_creator(&mut mem, &nonce)
         }
         #[cfg(windows)]
-        ["create-file-backed", name, path, size, nonce] => {
-            let mut mem = shmem::WinShMem::create_file_backed(
-                name,
-                std::path::Path::new(path),
-                parse_size(size)?,
-            )
-            .map_err(s)?;
-            as_creator(&mut mem, nonce)
+        Cli::CreateFileBacked {
+            name,
+            path,
+            size,
+            nonce,
+        } => {
+            let mut mem = shmem::WinShMem::create_file_backed(&name, &path, size).map_err(s)?;
+            as_creator(&mut mem, &nonce)
         }
-        ["hold", backend, count, size] => hold(backend, count, size),
-        _ => Err(format!(
-            "unknown arguments {args:?}; see the comment at the top of shm-peer.rs"
-        )),
+        Cli::Hold {
+            backend,
+            count,
+            size,
+        } => hold(backend, count, size),
+        #[allow(unreachable_patterns)]
+        other => Err(format!("{other:?} is not available on this OS")),
     }
 }
 
@@ -69,18 +129,18 @@ fn as_creator(mem: &mut impl ShMem, nonce: &str) -> Result<(), String> {
 }
 
 /// Creates segments and holds them until killed: what a crash leaves.
-fn hold(backend: &str, count: &str, size: &str) -> Result<(), String> {
-    let count: usize = count.parse().map_err(s)?;
-    let size = parse_size(size)?;
+fn hold(backend: Backend, count: usize, size: usize) -> Result<(), String> {
     match backend {
-        "std" => hold_with::<shmem::StdShMemProvider>(count, size),
+        Backend::Std => hold_with::<shmem::StdShMemProvider>(count, size),
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        "memfd" => hold_with::<shmem::MemfdShMemProvider>(count, size),
+        Backend::Memfd => hold_with::<shmem::MemfdShMemProvider>(count, size),
         #[cfg(all(unix, not(target_os = "android")))]
-        "sysv" => hold_with::<shmem::SysvShMemProvider>(count, size),
+        Backend::Sysv => hold_with::<shmem::SysvShMemProvider>(count, size),
         #[cfg(unix)]
-        "served" => hold_with::<shmem::ServedShMemProvider>(count, size),
-        other => Err(format!("hold: unknown or named backend {other:?}")),
+        Backend::Served => hold_with::<shmem::ServedShMemProvider>(count, size),
+        other => Err(format!(
+            "hold: {other:?} is named or not available on this OS"
+        )),
     }
 }
 
@@ -100,74 +160,59 @@ fn hold_with<P: ShMemProvider>(count: usize, size: usize) -> Result<(), String> 
     }
 }
 
-fn open(backend: &str, how: &[&str]) -> Result<(), String> {
+fn open(backend: Backend, how: How) -> Result<(), String> {
     match backend {
-        "std" => open_with::<shmem::StdShMemProvider>(how),
+        Backend::Std => open_with::<shmem::StdShMemProvider>(how),
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        "memfd" => open_with::<shmem::MemfdShMemProvider>(how),
+        Backend::Memfd => open_with::<shmem::MemfdShMemProvider>(how),
         #[cfg(all(unix, not(target_os = "android")))]
-        "posix" => open_with::<shmem::PosixShMemProvider>(how),
+        Backend::Posix => open_with::<shmem::PosixShMemProvider>(how),
         #[cfg(all(unix, not(target_os = "android")))]
-        "sysv" => open_with::<shmem::SysvShMemProvider>(how),
+        Backend::Sysv => open_with::<shmem::SysvShMemProvider>(how),
         #[cfg(all(unix, not(target_os = "android")))]
-        "sysv-unchecked" => match how {
-            ["id", shmid, size, nonce] => {
-                let shmid = shmid.parse().map_err(|e| format!("shmid {shmid:?}: {e}"))?;
+        Backend::SysvUnchecked => match how {
+            How::Id { id, size, nonce } => {
+                let shmid = id.parse().map_err(|e| format!("shmid {id:?}: {e}"))?;
                 // SAFETY: the test that runs us made the segment SIZE bytes long.
-                let mem = unsafe { shmem::SysvShMem::open_unchecked(shmid, parse_size(size)?) }
-                    .map_err(s)?;
-                as_opener(&mem, nonce)
+                let mem = unsafe { shmem::SysvShMem::open_unchecked(shmid, size) }.map_err(s)?;
+                as_opener(&mem, &nonce)
             }
-            _ => Err(format!(
-                "expected: sysv-unchecked id SHMID SIZE NONCE, got {how:?}"
-            )),
+            other => Err(format!("sysv-unchecked opens by id only, not {other:?}")),
         },
         #[cfg(unix)]
-        "served" => open_with::<shmem::ServedShMemProvider>(how),
+        Backend::Served => open_with::<shmem::ServedShMemProvider>(how),
         #[cfg(windows)]
-        "windows" => open_with::<shmem::WinShMemProvider>(how),
+        Backend::Windows => open_with::<shmem::WinShMemProvider>(how),
         #[cfg(not(target_os = "android"))]
-        "named" => match how {
-            ["name", name, nonce] => {
-                let mem = shmem::NamedShMem::open(name).map_err(s)?;
-                as_opener(&mem, nonce)
+        Backend::Named => match how {
+            How::Name { name, nonce } => {
+                let mem = shmem::NamedShMem::open(&name).map_err(s)?;
+                as_opener(&mem, &nonce)
             }
-            _ => Err(format!("expected: named name NAME NONCE, got {how:?}")),
+            other => Err(format!("named opens by name only, not {other:?}")),
         },
-        other => Err(format!("unknown backend {other:?}")),
+        #[allow(unreachable_patterns)]
+        other => Err(format!("backend {other:?} is not available on this OS")),
     }
 }
 
-fn open_with<P: ShMemProvider>(how: &[&str]) -> Result<(), String> {
+fn open_with<P: ShMemProvider>(how: How) -> Result<(), String> {
     let mut provider = P::new().map_err(s)?;
     let (mem, nonce) = match how {
-        ["id", id, size, nonce] => {
-            let id = id.parse().map_err(s)?;
-            (
-                provider
-                    .shmem_from_id_and_size(id, parse_size(size)?)
-                    .map_err(s)?,
-                nonce,
-            )
+        How::Id { id, size, nonce } => {
+            let id: ShMemId = id.parse().map_err(s)?;
+            (provider.shmem_from_id_and_size(id, size).map_err(s)?, nonce)
         }
-        ["env", var, nonce] => (provider.existing_from_env(var).map_err(s)?, nonce),
-        _ => {
-            return Err(format!(
-                "expected id ID SIZE NONCE or env VAR NONCE, got {how:?}"
-            ));
-        }
+        How::Env { var, nonce } => (provider.existing_from_env(&var).map_err(s)?, nonce),
+        How::Name { .. } => return Err("by name: use the backend `named`".into()),
     };
-    as_opener(&mem, nonce)
+    as_opener(&mem, &nonce)
 }
 
 fn as_opener(mem: &ShBytes, nonce: &str) -> Result<(), String> {
     let bye = handshake::opener(mem, nonce)?;
     println!("{bye}");
     Ok(())
-}
-
-fn parse_size(text: &str) -> Result<usize, String> {
-    text.parse().map_err(|e| format!("size {text:?}: {e}"))
 }
 
 fn s(e: impl std::fmt::Display) -> String {
