@@ -16,7 +16,7 @@ use rustix::process::Signal;
 use shm_tests::nonce;
 use shm_tests::standin::START;
 use shm_tests::tmpfs::Tmpfs;
-use shm_tests::wine::{self, Running};
+use shm_tests::wine::{self, PrivatePrefix, Running};
 
 /// A user id no account has: the other local user.
 const STRANGER: u32 = 61_235;
@@ -198,10 +198,12 @@ fn a_bridge_killed_while_making_its_files_leaves_only_what_clean_up_removes() {
 #[test]
 fn ctrl_c_before_the_game_starts_means_the_game_is_not_started() {
     let t = shared_tmpfs("3200m");
+    // A prefix of its own: a game started by mistake ends with its wineserver.
+    let prefix = PrivatePrefix::boot();
     let name = format!("shm-test-{}", nonce());
     let standin = wine::exe("sim-standin").display().to_string();
     let mut bridge = Running::spawn(
-        wine::command(&wine::exe("shm-bridge"))
+        wine::command_in(&prefix.path, &wine::exe("shm-bridge"))
             .args(["-m", &name, "-s", "3221225472", "--tmpfs"])
             .arg(&t.path)
             .args(["--", &standin, "counter", "--map", &name, "--size", "64"]),
@@ -212,6 +214,7 @@ fn ctrl_c_before_the_game_starts_means_the_game_is_not_started() {
     bridge.signal(Signal::INT);
     assert_eq!(bridge.wait_exit(START), Some(130), "{}", bridge.output());
     let out = bridge.output();
+    prefix.stop_wineserver();
     assert!(out.contains("it was not started"), "{out}");
     assert!(!out.contains("already existed"), "the game ran: {out}");
     assert!(entries(&t.path).is_empty(), "{:?}", entries(&t.path));

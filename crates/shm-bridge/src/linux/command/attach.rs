@@ -9,6 +9,7 @@
 //! its process, a stand-in process of the game's exe name. Both end when
 //! the game's pages go.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -67,8 +68,13 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         c.args(["--attach", "--tmpfs"])
             .arg(&dir.path)
             .arg("--map")
-            .args(specs.iter().map(|s| s.name.as_str()));
+            .args(specs.iter().map(|s| s.name.as_str()))
+            .stdout(Stdio::piped());
     })?;
+    if !bridge.ready("mappings exist", &stop)? {
+        bridge.end();
+        return Ok(ExitCode::from(130));
+    }
     let standin = match &stand_in {
         Some(name) => Some(StandIn::start(&args.prefix, &exe, name)?),
         None => None,
@@ -172,6 +178,33 @@ impl Wine {
             .spawn()
             .with_context(|| format!("starting wine {} (is Wine installed?)", exe.display()))?;
         Ok(Wine { child })
+    }
+
+    /// Passes its output on to stderr, and waits for a line with `sign`
+    /// (`true`), or for `stop` (`false`); an error if it exits first.
+    fn ready(&mut self, sign: &str, stop: &AtomicBool) -> Result<bool> {
+        let out = self.child.stdout.take().context("the bridge's output")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sign = sign.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                note!("  [wine] {line}");
+                if line.contains(&sign) {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        loop {
+            if rx.recv_timeout(LOOK).is_ok() {
+                return Ok(true);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the bridge exe exited before it mapped the pages ({status})");
+            }
+        }
     }
 
     /// Asks it to end (Ctrl-C, as Wine turns SIGINT), then makes sure.
