@@ -140,6 +140,40 @@ fn launch_counter(
     tmpfs: &Path,
     name: &str,
 ) -> Running {
+    let maps: [&OsStr; 4] = [
+        "--map".as_ref(),
+        name.as_ref(),
+        "--size".as_ref(),
+        "4096".as_ref(),
+    ];
+    launch_counter_with(steam, in_container, &[options, &maps].concat(), tmpfs, name)
+}
+
+/// [`launch_counter`], the mappings said by `options` alone.
+fn launch_counter_with(
+    steam: &FakeSteam,
+    in_container: bool,
+    options: &[&OsStr],
+    tmpfs: &Path,
+    name: &str,
+) -> Running {
+    Running::spawn(&mut launch_command(
+        steam,
+        in_container,
+        options,
+        tmpfs,
+        name,
+    ))
+}
+
+/// The command [`launch_counter_with`] runs, not started.
+fn launch_command(
+    steam: &FakeSteam,
+    in_container: bool,
+    options: &[&OsStr],
+    tmpfs: &Path,
+    name: &str,
+) -> Command {
     let standin = wine::exe("sim-standin");
     let map = format!("Local\\{name}");
     let args = ["counter", "--map", &map, "--size", "64", "--exit-code", "3"];
@@ -148,18 +182,20 @@ fn launch_counter(
     } else {
         steam.command(&standin, &args)
     };
-    Running::spawn(
-        Command::new(SHM_BRIDGE)
-            .arg("launch")
-            .args(options)
-            .args(["--map", name, "--size", "4096", "--tmpfs"])
-            .arg(tmpfs)
-            .arg("--")
-            .args(&game)
-            .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
-            .env_remove("STEAM_COMPAT_MOUNTS")
-            .env("WINEDEBUG", "-all"),
-    )
+    let mut command = Command::new(SHM_BRIDGE);
+    command
+        .arg("launch")
+        .args(options)
+        .arg("--tmpfs")
+        .arg(tmpfs)
+        .arg("--")
+        .args(&game)
+        .env("STEAM_COMPAT_DATA_PATH", steam.compatdata())
+        .env_remove("STEAM_COMPAT_MOUNTS")
+        .env_remove("SteamAppId")
+        .env_remove("SteamGameId")
+        .env("WINEDEBUG", "-all");
+    command
 }
 
 /// Plays the launched counter game to its end: its exit code comes back
@@ -320,6 +356,62 @@ fn a_plain_wine_command_is_bridged_too() {
     assert_eq!(dir.entries(), Vec::<String>::new());
 }
 
+/// A presets file naming a title for the counter stand-in: Steam app 4242,
+/// its program `sim-standin.exe`, its page `name`.
+fn standin_title(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("presets-{}.toml", nonce()));
+    std::fs::write(
+        &path,
+        format!(
+            "[[game]]\ntitle = \"Stand-in Racing\"\nsteam_app_ids = [4242]\n\
+             exe_names = [\"sim-standin.exe\"]\n\
+             maps = [{{ name = \"{name}\", size = 4096, source = \"the test\" }}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn without_game_the_title_comes_from_steams_app_id_or_the_games_program() {
+    let steam = FakeSteam::new();
+    let presets_dir = tempfile::tempdir().unwrap();
+    for (app_id, why) in [
+        (
+            Some("4242"),
+            "recognized by Steam app 4242, from SteamAppId",
+        ),
+        (None, "recognized by the game's program, sim-standin.exe"),
+    ] {
+        let dir = ShmDir::new();
+        let name = format!("shm-test-{}", nonce());
+        let presets = standin_title(presets_dir.path(), &name);
+        let options: [&OsStr; 2] = ["--presets".as_ref(), presets.as_ref()];
+        let mut command = launch_command(&steam, false, &options, &dir.path, &name);
+        if let Some(id) = app_id {
+            command.env("SteamAppId", id);
+        }
+        let mut launch = Running::spawn(&mut command);
+        launch.expect_line(why, TIMEOUT);
+        play_to_the_end(launch, &dir, &name);
+    }
+    // A title it cannot know: said, and the game is not started.
+    let dir = ShmDir::new();
+    let mut unknown = Running::spawn(
+        launch_command(&steam, false, &[], &dir.path, "x").env("SteamAppId", "999999"),
+    );
+    assert_eq!(unknown.wait_exit(TIMEOUT), Some(1), "{}", unknown.output());
+    let out = unknown.output();
+    assert!(
+        out.contains(
+            "which game is this? Steam app 999999 (SteamAppId), nor the program sim-standin.exe"
+        ) && out.contains("the game was not started"),
+        "{out}"
+    );
+    assert!(!out.contains("mapping"), "the game ran: {out}");
+    assert!(dir.entries().is_empty());
+}
+
 #[test]
 fn bad_launches_say_what_is_wrong_and_start_nothing() {
     let dir = ShmDir::new();
@@ -347,7 +439,7 @@ fn bad_launches_say_what_is_wrong_and_start_nothing() {
             with(&["--game", "Gran Turismo 7"], &steam_game),
             "unknown game",
         ),
-        (with(&[], &steam_game), "say which mappings"),
+        (with(&[], &steam_game), "which game is this?"),
         (
             with(&["--game", "acc"], &strings(&["/bin/true", "--fullscreen"])),
             "found no Windows program",

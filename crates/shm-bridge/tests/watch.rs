@@ -292,13 +292,11 @@ fn without_a_title_watch_finds_the_bridged_one() {
     let _statics = page_of(acc::STATIC, 2048);
     let found = || watch(&["--tmpfs", &dir.arg(), "--once", "--json"]);
 
-    // ACC, AC EVO and AC Rally have the same three pages: all are named.
+    // ACC and AC Rally have the same three pages: both are named.
     let (code, out, err) = found();
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        err.contains(
-            "Watching Assetto Corsa Competizione / Assetto Corsa EVO / Assetto Corsa Rally"
-        ),
+        err.contains("Watching Assetto Corsa Competizione / Assetto Corsa Rally"),
         "{err}"
     );
     let sample: Value = serde_json::from_str(&out).unwrap();
@@ -307,12 +305,13 @@ fn without_a_title_watch_finds_the_bridged_one() {
         acc::synthetic::physics(77)
     );
 
-    // AC's fourth page makes it AC's.
+    // AC's further pages make it AC's.
     let crewchief = page_of("acpmf_crewchief", 16000);
+    let simhub = page_of("acpmf_simhub_v2", 30252);
     let (code, _, err) = found();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("Watching Assetto Corsa: "), "{err}");
-    drop(crewchief);
+    drop((crewchief, simhub));
 
     // Two titles with different pages bridged at once: the user picks.
     let _r3e = page_of("$R3E", 64000);

@@ -153,6 +153,20 @@ impl Presets {
             .ok_or_else(|| PresetError::Unknown(query.to_owned()))
     }
 
+    /// The title whose Steam app id is `id`.
+    pub fn by_app_id(&self, id: u32) -> Option<&Preset> {
+        self.games.iter().find(|g| g.steam_app_ids.contains(&id))
+    }
+
+    /// The title one of whose programs is `exe` (a path, Unix or Windows, or
+    /// a file name; case does not matter, as on Windows).
+    pub fn by_exe(&self, exe: &str) -> Option<&Preset> {
+        let file = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
+        self.games
+            .iter()
+            .find(|g| g.exe_names.iter().any(|n| n.eq_ignore_ascii_case(file)))
+    }
+
     /// The table as text, for `--list-games`.
     pub fn describe(&self) -> String {
         let mut out = String::new();
@@ -225,6 +239,22 @@ mod tests {
             presets.find("Gran Turismo"),
             Err(PresetError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn titles_are_known_by_their_steam_app_id_and_their_programs() {
+        let presets = Presets::builtin();
+        let title = |p: Option<&Preset>| p.map(|p| p.title.clone());
+        let acc = Some("Assetto Corsa Competizione".to_owned());
+        assert_eq!(title(presets.by_app_id(805550)), acc);
+        assert_eq!(title(presets.by_app_id(1)), None);
+        let exe = "/games/acc/AC2/Binaries/Win64/AC2-Win64-Shipping.exe";
+        assert_eq!(title(presets.by_exe(exe)), acc);
+        assert_eq!(
+            title(presets.by_exe(r"C:\Program Files\iRacing\IRACINGSIM64DX11.EXE")),
+            Some("iRacing".to_owned())
+        );
+        assert_eq!(title(presets.by_exe("notepad.exe")), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::companion::LaunchArgs;
 use crate::core::cleanup::Verdict;
 use crate::core::plan;
+use crate::core::presets::{Preset, Presets};
 use crate::core::spec::MapSpec;
 use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
@@ -20,10 +21,15 @@ use crate::linux::{locate, presets_file};
 /// Runs the bridged command and returns its exit code.
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     let presets = presets_file::load(&args.common)?;
-    let specs = args.maps.resolve(&presets)?.context(
-        "say which mappings to bridge: --game TITLE (see `shm-bridge games`) or --map NAME --size BYTES",
-    )?;
     let (at, launcher) = gamecmd::find_game(&args.command)?;
+    let specs = match args.maps.resolve(&presets)? {
+        Some(specs) => specs,
+        None => {
+            let (preset, why) = recognize(&presets, &args.command[at])?;
+            note!("shm-bridge: {} (recognized by {why})", preset.title);
+            preset.specs()?
+        }
+    };
     check_game(&args.command[at])?;
     check_prefix(launcher)?;
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
@@ -80,6 +86,38 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
         }
     }
     Ok(exit_code(status))
+}
+
+/// The title of the game started by `game_exe`: by the Steam app id Steam
+/// puts in the game's environment, else by the program's name (Lutris,
+/// Heroic, plain Wine); with how it was recognized.
+fn recognize<'p>(presets: &'p Presets, game_exe: &str) -> Result<(&'p Preset, String)> {
+    let mut unknown = Vec::new();
+    for var in ["SteamAppId", "SteamGameId"] {
+        // 0, or a 64-bit id of a non-Steam shortcut, names no Steam app.
+        let Some(id) = std::env::var(var)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|&id| id != 0)
+        else {
+            continue;
+        };
+        match presets.by_app_id(id) {
+            Some(preset) => return Ok((preset, format!("Steam app {id}, from {var}"))),
+            None => unknown.push(format!("Steam app {id} ({var})")),
+        }
+    }
+    let exe = game_exe.rsplit(['/', '\\']).next().unwrap_or(game_exe);
+    if let Some(preset) = presets.by_exe(exe) {
+        return Ok((preset, format!("the game's program, {exe}")));
+    }
+    unknown.push(format!("the program {exe}"));
+    bail!(
+        "which game is this? {} is no title shm-bridge knows. Name it in the launch \
+         option, `shm-bridge launch --game TITLE -- %command%` (`shm-bridge games` lists the \
+         titles), or give --map NAME --size BYTES; the game was not started",
+        unknown.join(", nor ")
+    )
 }
 
 /// The game's exe must exist when given as a Unix path (Steam gives one).
