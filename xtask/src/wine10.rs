@@ -33,6 +33,7 @@ const UNDER_WINE: [(&str, &[&str]); 2] = [
             "attach",
             "launch",
             "reliability",
+            "titles",
             "watch",
             "list_clean",
             "doctor_games",

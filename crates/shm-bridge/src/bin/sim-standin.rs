@@ -13,6 +13,7 @@
 //! sim-standin bootstrap MODE ARGS...
 //! sim-standin idle
 //! sim-standin read --map NAME [--count N] [--seconds S]
+//! sim-standin pages [--hold S] NAME:SIZE...
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
@@ -39,6 +40,11 @@
 //! game's exe name, it is the process tools in another prefix look for.
 //! `read` is such a tool: it opens an existing mapping by name, as readers
 //! do, and prints each new value of the `i32` at offset 0 (a packet id).
+//!
+//! `pages` is any title as far as creating its pages goes: each `NAME:SIZE`
+//! is created as the game does, at the size of the game's own view, and
+//! gets 1000 + its place in the list as an `i32` at offset 0; then it holds
+//! them for `--hold` seconds (default 2) and exits.
 #![deny(unsafe_code)]
 
 #[cfg(windows)]
@@ -106,6 +112,15 @@ mod standin {
         Empty,
         /// Does nothing until ended, under whatever exe name it was given.
         Idle,
+        /// Creates each NAME:SIZE as a game does and writes 1000 + its place at offset 0.
+        Pages {
+            /// How long to hold the pages before exiting.
+            #[arg(long, value_parser = values::seconds, default_value = "2")]
+            hold: Duration,
+            /// The pages: NAME:SIZE, the game's own view sizes.
+            #[arg(required = true, value_parser = page_arg)]
+            pages: Vec<(String, usize)>,
+        },
         /// Opens the existing mapping NAME and prints each new i32 at offset 0.
         Read {
             /// The mapping's name.
@@ -187,6 +202,16 @@ mod standin {
                     std::thread::park();
                 }
             }
+            Mode::Pages { hold, pages } => {
+                for (at, (name, size)) in pages.iter().enumerate() {
+                    let page = mapping(name, *size)?;
+                    let value = 1000 + i32::try_from(at).map_err(|_| "too many pages")?;
+                    page.write(0, &value).map_err(|e| format!("{name}: {e}"))?;
+                }
+                println!("wrote {} pages", pages.len());
+                std::thread::sleep(hold);
+                Ok(ExitCode::SUCCESS)
+            }
             Mode::Read { map, count, run } => {
                 read(&map, count, &run)?;
                 Ok(ExitCode::from(run.exit_code))
@@ -201,6 +226,19 @@ mod standin {
                 Ok(ExitCode::SUCCESS)
             }
         }
+    }
+
+    /// `NAME:SIZE`, a page of `pages`.
+    fn page_arg(text: &str) -> Result<(String, usize), String> {
+        let (name, size) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{text:?}: give NAME:SIZE"))?;
+        let size = size
+            .parse::<usize>()
+            .ok()
+            .filter(|&s| s >= 4)
+            .ok_or_else(|| format!("{text:?}: the size is a number of bytes, 4 or more"))?;
+        Ok((name.to_owned(), size))
     }
 
     /// The mapping `name` as a game makes it, saying whether it was bridged.

@@ -186,6 +186,7 @@ mod tests {
                 inode,
                 size: 1,
                 pid: None,
+                link: None,
             })
         }
         fn users(&self, _: &str, _: &Found) -> Option<Users> {

@@ -31,6 +31,8 @@ pub struct Marker {
     pub size: u64,
     /// The Linux pid of the bridge that made or last adopted it.
     pub pid: Option<u32>,
+    /// The link to it the bridge made (`DIR/FILE`), if it made one.
+    pub link: Option<String>,
 }
 
 const MAGIC: &str = "shm-bridge marker 1";
@@ -45,6 +47,9 @@ impl Marker {
         if let Some(pid) = self.pid {
             let _ = writeln!(text, "pid={pid}");
         }
+        if let Some(link) = &self.link {
+            let _ = writeln!(text, "link={link}");
+        }
         text
     }
 
@@ -54,7 +59,7 @@ impl Marker {
         if lines.next()? != MAGIC {
             return None;
         }
-        let (mut name, mut inode, mut size, mut pid) = (None, None, None, None);
+        let (mut name, mut inode, mut size, mut pid, mut link) = (None, None, None, None, None);
         for line in lines {
             match line.split_once('=')? {
                 // A name that could not be a mapping's is not a marker's.
@@ -62,6 +67,8 @@ impl Marker {
                 ("inode", v) => inode = Some(v.parse().ok()?),
                 ("size", v) => size = Some(v.parse().ok()?),
                 ("pid", v) => pid = Some(v.parse().ok()?),
+                // Only a link a spec could name is believed.
+                ("link", v) => link = Some(crate::core::spec::parse_link(v).ok()?.to_string()),
                 _ => {}
             }
         }
@@ -70,6 +77,7 @@ impl Marker {
             inode: inode?,
             size: size?,
             pid,
+            link,
         })
     }
 }
@@ -85,6 +93,7 @@ mod tests {
             inode: 42,
             size: 32768,
             pid: Some(7),
+            link: Some("SCS/SCSTelemetry".into()),
         };
         assert_eq!(Marker::parse(&m.to_text()), Some(m));
         assert_eq!(Marker::parse("something else\ninode=1"), None);

@@ -18,7 +18,7 @@ use shmem::{ShMemError, ShMemName, WinShMem};
 use super::tmpfs::Tmpfs;
 use crate::core::ledger::{Marker, marker_name};
 use crate::core::plan;
-use crate::core::spec::MapSpec;
+use crate::core::spec::{Link, MapSpec};
 use crate::sys::windows::linux::{self, Errno, Fd, Stat};
 use crate::sys::windows::{files, wine};
 
@@ -52,12 +52,25 @@ pub struct Bridged<'t> {
     /// The inodes of the file and the marker to remove (none for an existing file).
     file_ino: Option<u64>,
     marker_ino: Option<u64>,
+    /// The link to the file this bridge made, removed with it.
+    link: Option<MadeLink>,
+}
+
+impl Bridged<'_> {
+    /// The link to the file this bridge made, as Linux programs open it.
+    pub fn link_path(&self) -> Option<String> {
+        let link = self.link.as_ref()?;
+        Some(self.tmpfs.unix_file(&link.link.to_string()))
+    }
 }
 
 impl Drop for Bridged<'_> {
     fn drop(&mut self) {
         // The mapping and the file must be closed before the file is removed.
         drop(self.held.take());
+        if let Some(link) = self.link.take() {
+            link.remove(self.tmpfs);
+        }
         let file = self.name.base().to_owned();
         if let Some(ino) = self.file_ino {
             let _ = self.tmpfs.remove_if(&file, ino);
@@ -65,6 +78,84 @@ impl Drop for Bridged<'_> {
         if let Some(ino) = self.marker_ino {
             let _ = self.tmpfs.remove_if(&marker_name(&file), ino);
         }
+    }
+}
+
+/// A link to a bridged file at a second path (`SCS/SCSTelemetry`), where
+/// Linux readers of that title look, and the directory if it was made for it.
+#[derive(Debug)]
+struct MadeLink {
+    link: Link,
+    dir: Fd,
+    target: String,
+    made_dir: bool,
+}
+
+impl MadeLink {
+    /// Makes `link` lead to the file `file`; `Err` says why none was made
+    /// (something of someone else's in the way), which costs only the link.
+    fn make(tmpfs: &Tmpfs, link: &Link, file: &str, mode: u32) -> Result<MadeLink> {
+        let where_ = tmpfs.unix_file(&link.to_string());
+        let mut made_dir = false;
+        let dir = match tmpfs.dir().open_dir_at(&link.dir) {
+            Ok(dir) => dir,
+            Err(Errno::ENOENT) => {
+                // Searchable where readable: a reader of another user given
+                // the file by --mode can reach it through the directory too.
+                let dir_mode = mode | ((mode & 0o444) >> 2);
+                tmpfs
+                    .dir()
+                    .mkdir_at(&link.dir, dir_mode)
+                    .with_context(|| format!("making {}", tmpfs.unix_file(&link.dir)))?;
+                made_dir = true;
+                tmpfs.dir().open_dir_at(&link.dir)?
+            }
+            Err(e) => bail!("{}: {e}", tmpfs.unix_file(&link.dir)),
+        };
+        let st = dir.stat()?;
+        if !st.is_dir() || !tmpfs.ours(&st) {
+            bail!(
+                "{} is not a directory of yours ({}, uid {})",
+                tmpfs.unix_file(&link.dir),
+                st.kind(),
+                st.uid
+            );
+        }
+        let target = format!("../{file}");
+        match dir.symlink_at(&target, &link.file) {
+            Ok(()) => {}
+            // One an earlier bridge of ours left, leading to this file: taken over.
+            Err(Errno::EEXIST)
+                if dir.read_link_at(&link.file).ok().as_deref() == Some(&target)
+                    && dir.stat_at(&link.file).is_ok_and(|st| tmpfs.ours(&st)) => {}
+            Err(e) => bail!("{where_}: {e}"),
+        }
+        Ok(MadeLink {
+            link: link.clone(),
+            dir,
+            target,
+            made_dir,
+        })
+    }
+
+    /// Removes the link, if it is still ours and leads to the file, and the
+    /// directory made for it, if it is empty.
+    fn remove(self, tmpfs: &Tmpfs) {
+        remove_link(tmpfs, &self.dir, &self.link, &self.target, self.made_dir);
+    }
+}
+
+/// Removes the link `link` in `dir` if it is a link of ours leading to
+/// `target`, and with `dir_too` the directory, if that leaves it empty.
+pub fn remove_link(tmpfs: &Tmpfs, dir: &Fd, link: &Link, target: &str, dir_too: bool) {
+    let ours = dir
+        .stat_at(&link.file)
+        .is_ok_and(|st| st.is_symlink() && tmpfs.ours(&st));
+    if ours && dir.read_link_at(&link.file).ok().as_deref() == Some(target) {
+        let _ = dir.unlink_at(&link.file);
+    }
+    if dir_too {
+        let _ = tmpfs.dir().remove_dir_at(&link.dir);
     }
 }
 
@@ -180,6 +271,7 @@ fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>
         held: None,
         file_ino: None,
         marker_ino: None,
+        link: None,
     };
     // A file we make has no name until its marker exists and its pages are
     // reserved: killed before, it leaves nothing that holds memory.
@@ -211,6 +303,7 @@ fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>
             inode: ino,
             size: plan.size,
             pid: wine::linux_pid(),
+            link: plan.spec.link.as_ref().map(Link::to_string),
         };
         bridged.marker_ino = Some(write_marker(
             tmpfs,
@@ -266,6 +359,12 @@ fn create<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<Bridged<'t>
         }
     };
     bridged.held = Some((mapping, handle, fd));
+    if let Some(link) = plan.spec.link.as_ref().filter(|_| !plan.attach) {
+        match MadeLink::make(tmpfs, link, file, mode) {
+            Ok(made) => bridged.link = Some(made),
+            Err(e) => println!("  note: no link {link} to {unix_path} was made: {e:#}"),
+        }
+    }
     Ok(bridged)
 }
 

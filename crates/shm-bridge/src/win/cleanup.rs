@@ -6,10 +6,11 @@ use std::io;
 
 use shmem::{ShMemName, WinShMem};
 
+use super::bridge::remove_link;
 use super::tmpfs::Tmpfs;
 use crate::core::cleanup::{self, FileKind, Found, Users};
 use crate::core::ledger::{Marker, marker_name};
-use crate::core::spec::MapSpec;
+use crate::core::spec::{self, MapSpec};
 
 /// The tmpfs as this prefix sees it, for one mapping.
 struct PrefixView<'a> {
@@ -46,6 +47,15 @@ impl cleanup::Tmpfs for PrefixView<'_> {
 
     fn remove_file(&self, file: &str) -> io::Result<()> {
         let st = self.tmpfs.look(file).ok_or(io::ErrorKind::NotFound)?;
+        // The link the bridge made to it goes first, with its directory if emptied.
+        let link = self
+            .marker(file)
+            .and_then(|m| spec::parse_link(m.link.as_deref()?).ok());
+        if let Some(link) = link
+            && let Ok(dir) = self.tmpfs.dir().open_dir_at(&link.dir)
+        {
+            remove_link(self.tmpfs, &dir, &link, &format!("../{file}"), true);
+        }
         self.tmpfs
             .remove_if(file, st.ino)
             .map_err(|e| io::Error::other(e.to_string()))

@@ -100,8 +100,12 @@ fn describe(b: &Bridged) -> String {
         Origin::Leftover => "reused (left by an earlier shm-bridge)",
         Origin::Existing => "existing file, mapped as it is",
     };
+    let also = b
+        .link_path()
+        .map(|l| format!(" (and {l})"))
+        .unwrap_or_default();
     format!(
-        "{:<32} {:>10} bytes  {}  {what}",
+        "{:<32} {:>10} bytes  {}{also}  {what}",
         b.name.as_str(),
         b.size,
         b.unix_path

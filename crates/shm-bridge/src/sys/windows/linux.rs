@@ -26,8 +26,11 @@ const SYS_GETEUID: i64 = 107;
 const SYS_FSTATFS: i64 = 138;
 const SYS_OPENAT: i64 = 257;
 const SYS_NEWFSTATAT: i64 = 262;
+const SYS_MKDIRAT: i64 = 258;
 const SYS_UNLINKAT: i64 = 263;
 const SYS_LINKAT: i64 = 265;
+const SYS_SYMLINKAT: i64 = 266;
+const SYS_READLINKAT: i64 = 267;
 const SYS_FALLOCATE: i64 = 285;
 
 const O_RDONLY: i64 = 0;
@@ -42,6 +45,7 @@ const O_CLOEXEC: i64 = 0o2000000;
 const O_TMPFILE: i64 = 0o20000000 | O_DIRECTORY;
 const AT_FDCWD: i64 = -100;
 const AT_SYMLINK_FOLLOW: i64 = 0x400;
+const AT_REMOVEDIR: i64 = 0x200;
 const AT_SYMLINK_NOFOLLOW: i64 = 0x100;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_RESTART: u64 = 0x1000_0000;
@@ -250,6 +254,11 @@ impl Stat {
         self.mode & 0o170000 == 0o100000
     }
 
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & 0o170000 == 0o040000
+    }
+
     /// Whether it is a symbolic link.
     pub fn is_symlink(&self) -> bool {
         self.mode & 0o170000 == 0o120000
@@ -445,6 +454,63 @@ impl Fd {
             )
         })?;
         Ok(Stat::from_kernel(&st))
+    }
+
+    /// Opens the directory `name` in this one, never following a link.
+    pub fn open_dir_at(&self, name: &str) -> Result<Fd, Errno> {
+        self.openat(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)
+    }
+
+    /// Makes the directory `name` in this one with the permission bits `mode`
+    /// (less the process's umask).
+    pub fn mkdir_at(&self, name: &str, mode: u32) -> Result<(), Errno> {
+        let c = c_string(name)?;
+        // SAFETY: mkdirat reads the NUL-terminated name, alive for the call.
+        result(unsafe { syscall4(SYS_MKDIRAT, self.0, c.as_ptr() as i64, i64::from(mode), 0) })
+            .map(drop)
+    }
+
+    /// Removes the empty directory `name` from this one.
+    pub fn remove_dir_at(&self, name: &str) -> Result<(), Errno> {
+        let c = c_string(name)?;
+        // SAFETY: unlinkat reads the NUL-terminated name, alive for the call.
+        result(unsafe { syscall4(SYS_UNLINKAT, self.0, c.as_ptr() as i64, AT_REMOVEDIR, 0) })
+            .map(drop)
+    }
+
+    /// Makes `name` in this directory a symbolic link to `target`.
+    pub fn symlink_at(&self, target: &str, name: &str) -> Result<(), Errno> {
+        let (t, n) = (c_string(target)?, c_string(name)?);
+        // SAFETY: symlinkat reads the two NUL-terminated strings, alive for the call.
+        result(unsafe {
+            syscall4(
+                SYS_SYMLINKAT,
+                t.as_ptr() as i64,
+                self.0,
+                n.as_ptr() as i64,
+                0,
+            )
+        })
+        .map(drop)
+    }
+
+    /// What the symbolic link `name` in this directory points to.
+    pub fn read_link_at(&self, name: &str) -> Result<String, Errno> {
+        let c = c_string(name)?;
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: readlinkat reads the NUL-terminated name and writes at most
+        // `buf.len()` bytes into `buf`; both alive for the call.
+        let n = result(unsafe {
+            syscall4(
+                SYS_READLINKAT,
+                self.0,
+                c.as_ptr() as i64,
+                buf.as_mut_ptr() as i64,
+                buf.len() as i64,
+            )
+        })?;
+        buf.truncate(n as usize);
+        String::from_utf8(buf).map_err(|_| Errno::EINVAL)
     }
 
     /// Removes the name `name` from this directory (a link itself, never
