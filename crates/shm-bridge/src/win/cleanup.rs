@@ -6,7 +6,7 @@ use std::io;
 
 use shmem::{ShMemName, WinShMem};
 
-use super::bridge::remove_link;
+use super::link::remove_link;
 use super::tmpfs::Tmpfs;
 use crate::core::cleanup::{self, FileKind, Found, Users};
 use crate::core::ledger::{Marker, marker_name};

@@ -3,6 +3,8 @@
 
 mod bridge;
 mod cleanup;
+mod files;
+mod link;
 mod start;
 mod stop;
 mod tmpfs;
@@ -19,7 +21,7 @@ use crate::core::spec::{MapSpec, SpecError};
 use crate::core::units::human_bytes;
 use crate::sys::windows::job::Job;
 use crate::sys::windows::{sync, wine};
-use bridge::{Bridged, Origin};
+use files::{Origin, TmpfsFile};
 use stop::Stop;
 use tmpfs::Tmpfs;
 
@@ -67,7 +69,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     );
     let bridged = bridge::create_all(&specs, &tmpfs, cli.mode, cli.attach)?;
     for b in &bridged {
-        println!("  {}", describe(b));
+        println!("  {}", describe(&b.file));
     }
     let code = if cli.command.is_empty() {
         println!(
@@ -81,7 +83,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     let removed = bridged
         .iter()
-        .filter(|b| b.origin != Origin::Existing)
+        .filter(|b| b.file.origin != Origin::Existing)
         .count();
     drop(bridged);
     println!("Removed {removed} file(s); bye.");
@@ -94,7 +96,7 @@ fn specs(cli: &Cli, presets: &Presets) -> Result<Vec<MapSpec>> {
     Ok(cli.maps.resolve(presets)?.ok_or(SpecError::Empty)?)
 }
 
-fn describe(b: &Bridged) -> String {
+fn describe(b: &TmpfsFile) -> String {
     let what = match b.origin {
         Origin::Created => "created",
         Origin::Leftover => "reused (left by an earlier shm-bridge)",
