@@ -26,6 +26,7 @@ mod locate;
 mod presets_file;
 mod procmaps;
 mod tmpfs;
+mod untrusted;
 
 mod watch;
 mod xdg;
