@@ -21,6 +21,7 @@ macro_rules! note {
 
 mod command;
 mod container;
+mod escape;
 mod gamecmd;
 mod locate;
 mod presets_file;

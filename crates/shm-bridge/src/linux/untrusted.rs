@@ -91,8 +91,6 @@ pub enum OpenError {
 #[derive(Debug)]
 pub struct CheckedFile {
     file: File,
-    /// Its path, for messages.
-    pub path: PathBuf,
     /// Device and inode: which file it is, whatever its name now.
     pub identity: (u64, u64),
     /// Its size when opened.
@@ -145,7 +143,6 @@ pub fn open(dir: &Path, name: &OsStr, owners: Owners) -> Result<CheckedFile, Ope
     }
     Ok(CheckedFile {
         file,
-        path,
         identity: (meta.dev(), meta.ino()),
         len: meta.len(),
         owner: meta.uid(),
@@ -174,9 +171,11 @@ fn why_not_opened(path: PathBuf, e: io::Error) -> OpenError {
     }
 }
 
-/// What a file that is not a regular file is, in words.
-fn kind_words(kind: &std::fs::FileType) -> &'static str {
-    if kind.is_fifo() {
+/// What a file is, in words ("a FIFO").
+pub fn kind_words(kind: &std::fs::FileType) -> &'static str {
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_fifo() {
         "a FIFO"
     } else if kind.is_socket() {
         "a socket"
@@ -247,7 +246,10 @@ mod tests {
         assert!(matches!(open("link"), Err(OpenError::Link { .. })));
         assert!(matches!(open("nothing"), Err(OpenError::Missing { .. })));
         let err = open("fifo").unwrap_err();
-        assert!(err.to_string().contains("not a regular file (it is a FIFO)"));
+        assert!(
+            err.to_string()
+                .contains("not a regular file (it is a FIFO)")
+        );
         assert!(matches!(
             open("dir"),
             Err(OpenError::NotRegular {

@@ -63,9 +63,7 @@ pub enum ReadError {
         reason: String,
     },
     /// The file became shorter while it was read: someone truncated it.
-    #[error(
-        "{path} became shorter while it was read (someone truncated it); no consistent sample"
-    )]
+    #[error("{path} became shorter while it was read (someone truncated it); no consistent sample")]
     Shrank {
         /// The file.
         path: String,

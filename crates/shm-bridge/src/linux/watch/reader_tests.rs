@@ -174,7 +174,11 @@ fn a_file_truncated_while_read_is_a_short_copy_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p");
     std::fs::write(&path, vec![9u8; 4096]).unwrap();
-    let mut t = Reader::new(dir.path(), &specs(&["p", "Local\\acpmf_physics"]), Some(&ac::FAMILY));
+    let mut t = Reader::new(
+        dir.path(),
+        &specs(&["p", "Local\\acpmf_physics"]),
+        Some(&ac::FAMILY),
+    );
     std::fs::write(dir.path().join("acpmf_physics"), vec![0u8; 2048]).unwrap();
     let file = untrusted::open(dir.path(), "p".as_ref(), Owners::Mine).unwrap();
     std::fs::File::options()
