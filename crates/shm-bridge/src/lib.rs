@@ -77,7 +77,10 @@ pub mod fuzzing {
             if let Ok(needed) = plan::bytes_needed(planned.iter().copied()) {
                 // A sum that wrapped would be less than one of its parts.
                 for &(size, len) in &planned {
-                    assert!(needed >= size.saturating_sub(len.unwrap_or(0)), "{planned:?}");
+                    assert!(
+                        needed >= size.saturating_sub(len.unwrap_or(0)),
+                        "{planned:?}"
+                    );
                 }
                 let _ = plan::check_room(needed, u64::MAX, "fuzz");
             }

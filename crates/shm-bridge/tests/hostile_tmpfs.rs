@@ -800,6 +800,7 @@ fn presets_files_are_read_in_linear_time_and_clashes_are_said() {
     );
     let presets = over.display().to_string();
     let shm = ShmDir::new();
+    let tmpfs = shm.arg();
     let watched = run_within(
         &mut companion(&[
             "watch",
@@ -809,8 +810,9 @@ fn presets_files_are_read_in_linear_time_and_clashes_are_said() {
             "--json",
             "--presets",
             &presets,
-        ])
-        .args(["--tmpfs", &shm.arg()]),
+            "--tmpfs",
+            &tmpfs,
+        ]),
         PATIENCE,
     );
     assert!(
