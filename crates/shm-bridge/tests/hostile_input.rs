@@ -90,15 +90,8 @@ fn launch_with_its_stderr_closed_still_runs_the_game() {
     assert!(proof.exists(), "the game did not run");
 }
 
-/// Values that would overflow a clock or a counter: refused with a
-/// message, or shown as they are, never a panic (in a debug build).
-#[test]
-fn extreme_values_are_refused_or_shown_never_a_panic() {
-    for seconds in ["1e19", "18446744073709551616", "inf"] {
-        let ran = run_within(&mut companion(&["watch", "--seconds", seconds]), PATIENCE);
-        ran.assert_exit(2, &format!("watch --seconds {seconds}"));
-        assert!(ran.err.contains("a year"), "{}", ran.err);
-    }
+/// ACC's pages holding values at the ends of their range, in a new dir.
+fn extreme_pages() -> ShmDir {
     let dir = ShmDir::new();
     let mut physics = synthetic::physics(i32::MAX);
     physics.gear = i32::MIN;
@@ -110,6 +103,38 @@ fn extreme_values_are_refused_or_shown_never_a_panic() {
     graphics.i_last_time = i32::MAX;
     graphics.i_best_time = i32::MIN;
     acc_pages(&dir.path, &physics, &graphics);
+    dir
+}
+
+/// A time past what a clock holds is refused with its range, before
+/// anything is watched (it once overflowed the deadline, a panic).
+#[test]
+fn watch_seconds_past_a_clock_are_refused() {
+    let dir = extreme_pages();
+    for seconds in ["1e19", "18446744073709551616", "inf"] {
+        let ran = run_within(
+            &mut companion(&[
+                "watch",
+                "--game",
+                "acc",
+                "--tmpfs",
+                &dir.arg(),
+                "--seconds",
+                seconds,
+            ]),
+            PATIENCE,
+        );
+        ran.assert_exit(2, &format!("watch --seconds {seconds}"));
+        assert!(ran.err.contains("a year"), "{}", ran.err);
+    }
+}
+
+/// Pages holding gear `i32::MIN`, completed laps `i32::MAX` and such are
+/// shown in every text view, never a panic in a debug build (the decoder
+/// once added and subtracted unchecked).
+#[test]
+fn pages_with_extreme_values_are_shown_never_a_panic() {
+    let dir = extreme_pages();
     let d = dir.arg();
     let json = run_within(
         &mut companion(&["watch", "--game", "acc", "--once", "--json", "--tmpfs", &d]),

@@ -34,6 +34,9 @@ pub struct Ran {
     pub status: ExitStatus,
     pub out: Vec<u8>,
     pub err: String,
+    /// Its peak resident memory, bytes (the kernel's count: anonymous
+    /// memory and the pages of files it mapped).
+    pub peak: u64,
 }
 
 impl Ran {
@@ -72,11 +75,48 @@ pub fn run_within(cmd: &mut Command, timeout: Duration) -> Ran {
     };
     let out = read(Box::new(child.stdout.take().expect("piped")));
     let err = read(Box::new(child.stderr.take().expect("piped")));
-    let status = wait_within(&mut child, timeout, &format!("{cmd:?}"));
+    let (status, peak) = wait_measured(&mut child, timeout, &format!("{cmd:?}"));
     Ran {
         status,
+        peak,
         out: out.join().expect("stdout reader"),
         err: String::from_utf8_lossy(&err.join().expect("stderr reader")).into_owned(),
+    }
+}
+
+/// Waits for `child` as [`wait_within`] does, and returns its peak
+/// resident memory with its status: `wait4` reports them for this one
+/// child (`getrusage` would mix in every child of the test process).
+pub fn wait_measured(child: &mut Child, timeout: Duration, what: &str) -> (ExitStatus, u64) {
+    let pid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut status: libc::c_int = 0;
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        let flags = if Instant::now() > deadline {
+            let _ = child.kill();
+            0
+        } else {
+            libc::WNOHANG
+        };
+        // SAFETY: `status` and `usage` are valid for writes for the call;
+        // `pid` is our child, which nothing else waits for.
+        let done = unsafe { libc::wait4(pid, &mut status, flags, usage.as_mut_ptr()) };
+        assert!(
+            done >= 0,
+            "wait4 {what}: {}",
+            std::io::Error::last_os_error()
+        );
+        if flags == 0 {
+            panic!("{what} still ran after {timeout:?}: it hung");
+        }
+        if done == pid {
+            // SAFETY: zeroed is a valid rusage, and wait4 filled it in.
+            let usage = unsafe { usage.assume_init() };
+            let peak_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+            return (ExitStatus::from_raw(status), peak_kib * 1024);
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
