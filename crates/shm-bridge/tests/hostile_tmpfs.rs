@@ -162,7 +162,7 @@ fn watch_survives_files_truncated_under_it_in_every_mode() {
 /// 256 MiB page peaks under 3 times its size in memory (it once took 7
 /// times: two copies, the last sample's, and the hex twice over).
 #[test]
-fn watch_json_of_a_huge_page_holds_it_at_most_twice() {
+fn watch_json_of_a_huge_page_stays_under_three_times_its_size() {
     const SIZE: u64 = 256 << 20;
     let dir = ShmDir::new();
     let file = std::fs::File::create(dir.path.join("huge")).unwrap();

@@ -179,10 +179,17 @@ impl Attacker {
 
 impl Drop for Attacker {
     fn drop(&mut self) {
-        if let Some(group) = rustix::process::Pid::from_raw(self.0.id() as i32) {
-            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-        }
+        let Some(group) = rustix::process::Pid::from_raw(self.0.id() as i32) else {
+            return;
+        };
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         let _ = self.0.wait();
+        // What the shell had started (an `mv` in the tmpfs) may still be
+        // dying; the tmpfs cannot be unmounted until it is gone.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while rustix::process::test_kill_process_group(group).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
