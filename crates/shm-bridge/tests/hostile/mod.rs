@@ -233,13 +233,16 @@ impl Drop for FakeExe {
 }
 
 /// `launch` with `args` before `--`, and a game command that runs the
-/// shell `script` (the bridge's arguments are inserted before `game.exe`).
+/// shell `script` in `dir` (the bridge's arguments are inserted before
+/// `game.exe`).
 pub fn launch(exe: &FakeExe, dir: &ShmDir, args: &[&str], script: &str) -> Command {
     let mut c = Command::new(SHM_BRIDGE);
     c.arg("launch")
         .args(args)
         .args(["--exe", &exe.arg(), "--tmpfs", &dir.arg(), "--"])
         .args(["/bin/sh", "-c", script, "game.exe"])
+        // What the "game" makes lands in the test's directory.
+        .current_dir(&dir.path)
         .env_remove("WINEPREFIX")
         .env_remove("STEAM_COMPAT_DATA_PATH");
     c

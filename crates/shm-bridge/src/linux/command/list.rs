@@ -116,7 +116,11 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
             };
             Row {
                 name: escape::json_name(&c.name),
-                path: format!("{}/{}", dir.path.display(), escape::json_name(&c.name)),
+                path: dir
+                    .path
+                    .join(escape::json_name(&c.name))
+                    .display()
+                    .to_string(),
                 size: c.size,
                 owner: c.owner,
                 bridged: c.bridged,
