@@ -18,19 +18,72 @@ pub mod titles;
 #[cfg(windows)]
 pub mod win;
 
-/// Entry points for the fuzz targets (`fuzz/`): the command lines.
+/// Entry points for the fuzz targets (`fuzz/`): the command lines, and
+/// what is computed from the sizes they give.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
+    use std::sync::OnceLock;
+
     use clap::Parser;
 
-    /// Parses `args` as the bridge exe's command line.
+    use crate::cli::maps::MapArgs;
+    use crate::core::plan;
+    use crate::core::presets::Presets;
+
+    /// Parses `args` as the bridge exe's command line, and sizes what it names.
     pub fn exe_cli(args: &[String]) {
-        let _ = crate::cli::exe::Cli::try_parse_from(args);
+        if let Ok(cli) = crate::cli::exe::Cli::try_parse_from(args) {
+            plan_sizes(&cli.maps);
+        }
     }
 
-    /// Parses `args` as the Linux companion's command line.
+    /// Parses `args` as the Linux companion's command line, and sizes what
+    /// it names.
     pub fn linux_cli(args: &[String]) {
-        let _ = crate::cli::companion::Cli::try_parse_from(args);
+        use crate::cli::companion::{Cli, Command};
+        if let Ok(cli) = Cli::try_parse_from(args) {
+            match &cli.command {
+                Command::Launch(a) => plan_sizes(&a.maps),
+                Command::Watch(a) => plan_sizes(&a.maps),
+                Command::Clean(a) => plan_sizes(&a.maps),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sizes the mappings `maps` names as the exe and `launch` do: with no
+    /// file at their places, and with files one byte shorter (and longer)
+    /// than asked, each size summed with the others.
+    pub fn plan_sizes(maps: &MapArgs) {
+        static BUILTIN: OnceLock<Presets> = OnceLock::new();
+        let presets = BUILTIN.get_or_init(Presets::builtin);
+        let Ok(Some(specs)) = maps.resolve(presets) else {
+            return;
+        };
+        for existing in [None, Some(-1i8), Some(1)] {
+            let planned: Vec<(u64, Option<u64>)> = specs
+                .iter()
+                .filter_map(|spec| {
+                    let len = existing.and_then(|d| {
+                        let size = spec.size.unwrap_or(1);
+                        size.checked_add_signed(i64::from(d))
+                    });
+                    plan::size_of(spec, len, "fuzz")
+                        .ok()
+                        .map(|size| (size, len))
+                })
+                .collect();
+            if let Ok(needed) = plan::bytes_needed(planned.iter().copied()) {
+                // A sum that wrapped would be less than one of its parts.
+                for &(size, len) in &planned {
+                    assert!(
+                        needed >= size.saturating_sub(len.unwrap_or(0)),
+                        "{planned:?}"
+                    );
+                }
+                let _ = plan::check_room(needed, u64::MAX, "fuzz");
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ pub enum Command {
     /// mappings exist before the game starts and go when it ends.
     Launch(LaunchArgs),
     /// Lists the bridged files in the tmpfs: size, who maps them, whether
-    /// they are being written.
+    /// they are being written. Only your own files, unless --other-users.
     List(ListArgs),
     /// Shows a title's live telemetry, decoded (raw bytes for unknown layouts);
     /// without --game or --map, the title whose mappings are bridged now.
@@ -80,6 +80,11 @@ pub struct ListArgs {
     /// Every file in the tmpfs, not only known and bridged ones.
     #[arg(long)]
     pub all: bool,
+    /// Other users' files too. Left out by default: anyone may put a file
+    /// in the tmpfs under any name, and a name may hold terminal escape
+    /// sequences (names are always printed escaped).
+    #[arg(long)]
+    pub other_users: bool,
     /// One JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -1,6 +1,7 @@
 //! The table of sim titles and their named mappings (`presets.toml`),
 //! shared by both sides, plus a user's own table on Linux.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,20 @@ struct PresetFile {
 #[derive(Clone, Debug)]
 pub struct Presets {
     games: Vec<Preset>,
+    /// Every title, alias and Steam app id, normalized, and its entry's
+    /// place in `games`: `--game` is looked up, not searched for.
+    index: HashMap<String, usize>,
+}
+
+/// A user's entry that took the place of a built-in one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replaced {
+    /// The user's entry's title.
+    pub user: String,
+    /// The built-in entry's title.
+    pub builtin: String,
+    /// A name both answer to.
+    pub key: String,
 }
 
 /// What is wrong with a presets file or a `--game` value.
@@ -91,6 +106,21 @@ pub enum PresetError {
         /// What is wrong.
         problem: SpecError,
     },
+    /// Two entries of one file answer to the same name.
+    #[error(
+        "{origin}: games {first:?} and {second:?} both answer to --game {key:?}; give each \
+         title, alias and Steam app id to one game only"
+    )]
+    Duplicate {
+        /// The file.
+        origin: String,
+        /// The first entry's title.
+        first: String,
+        /// The second entry's title.
+        second: String,
+        /// The name both answer to.
+        key: String,
+    },
     /// No title, alias or app id matches.
     #[error("unknown game {0:?}; {LIST_GAMES} shows the known titles, or give --map and --size")]
     Unknown(String),
@@ -109,29 +139,67 @@ impl Presets {
             .expect("the built-in presets are valid (tested)")
     }
 
-    /// Parses and validates a presets table (`[[game]]` entries).
+    /// Parses and validates a presets table (`[[game]]` entries); two
+    /// entries answering to one name are an error naming both.
     pub fn parse(text: &str, origin: &str) -> Result<Presets, PresetError> {
         let file: PresetFile = toml::from_str(text).map_err(|e| PresetError::Syntax {
             origin: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        for game in &file.game {
+        let mut index = HashMap::new();
+        for (at, game) in file.game.iter().enumerate() {
             game.specs().map_err(|problem| PresetError::Entry {
                 origin: origin.to_owned(),
                 title: game.title.clone(),
                 problem,
             })?;
+            for key in keys(game) {
+                if let Some(first) = index.insert(key.clone(), at) {
+                    return Err(PresetError::Duplicate {
+                        origin: origin.to_owned(),
+                        first: file.game[first].title.clone(),
+                        second: game.title.clone(),
+                        key,
+                    });
+                }
+            }
         }
-        Ok(Presets { games: file.game })
+        Ok(Presets {
+            games: file.game,
+            index,
+        })
     }
 
-    /// Adds `other`'s entries; an entry with a title already here replaces it.
-    pub fn extend(&mut self, other: Presets) {
-        for game in other.games {
-            self.games
-                .retain(|g| !g.title.eq_ignore_ascii_case(&game.title));
-            self.games.push(game);
+    /// Adds `other`'s entries (a user's). An entry here that answers to a
+    /// name one of them answers to (title, alias or app id) is replaced by
+    /// it; each replacement is returned, for the user to be told.
+    pub fn extend(&mut self, other: Presets) -> Vec<Replaced> {
+        let mut replaced = Vec::new();
+        let mut gone = vec![false; self.games.len()];
+        for game in &other.games {
+            for key in keys(game) {
+                if let Some(&at) = self.index.get(&key)
+                    && !gone[at]
+                {
+                    gone[at] = true;
+                    replaced.push(Replaced {
+                        user: game.title.clone(),
+                        builtin: self.games[at].title.clone(),
+                        key,
+                    });
+                }
+            }
         }
+        let mut kept = gone.iter().map(|g| !g);
+        self.games.retain(|_| kept.next().unwrap_or(false));
+        self.games.extend(other.games);
+        self.index = self
+            .games
+            .iter()
+            .enumerate()
+            .flat_map(|(at, game)| keys(game).map(move |key| (key, at)))
+            .collect();
+        replaced
     }
 
     /// All entries.
@@ -142,14 +210,9 @@ impl Presets {
     /// The entry whose title, alias or Steam app id is `query` (case and
     /// punctuation do not matter: "assetto corsa competizione", "ACC", "805550").
     pub fn find(&self, query: &str) -> Result<&Preset, PresetError> {
-        let wanted = normalize(query);
-        self.games
-            .iter()
-            .find(|g| {
-                normalize(&g.title) == wanted
-                    || g.aliases.iter().any(|a| normalize(a) == wanted)
-                    || g.steam_app_ids.iter().any(|id| id.to_string() == wanted)
-            })
+        self.index
+            .get(&normalize(query))
+            .map(|&at| &self.games[at])
             .ok_or_else(|| PresetError::Unknown(query.to_owned()))
     }
 
@@ -207,6 +270,22 @@ impl Preset {
         spec::check_unique(&specs)?;
         Ok(specs)
     }
+}
+
+/// The names `game` answers to, normalized, each once (an alias may
+/// repeat the title); a name of no letters or digits answers to nothing.
+fn keys(game: &Preset) -> impl Iterator<Item = String> + '_ {
+    let mut seen = Vec::new();
+    std::iter::once(normalize(&game.title))
+        .chain(game.aliases.iter().map(|a| normalize(a)))
+        .chain(game.steam_app_ids.iter().map(u32::to_string))
+        .filter(move |key| {
+            let new = !key.is_empty() && !seen.contains(key);
+            if new {
+                seen.push(key.clone());
+            }
+            new
+        })
 }
 
 fn normalize(s: &str) -> String {
@@ -285,10 +364,62 @@ mod tests {
             "user.toml",
         )
         .unwrap();
-        presets.extend(user);
+        let replaced = presets.extend(user);
         assert_eq!(
             presets.find("assetto corsa competizione").unwrap().maps[0].size,
             4096
         );
+        assert_eq!(replaced.len(), 1);
+        assert_eq!(replaced[0].builtin, "Assetto Corsa Competizione");
+        assert!(
+            presets.find("acc").is_err(),
+            "the built-in entry is gone, aliases and all"
+        );
+    }
+
+    #[test]
+    fn a_users_alias_wins_over_a_builtin_title_or_alias_and_is_told() {
+        let mut presets = Presets::builtin();
+        let before = presets.games().len();
+        let user = Presets::parse(
+            "[[game]]\ntitle = \"My ACC\"\naliases = [\"acc\", \"ets2\"]\nmaps = [{ name = \"mine\", size = 64, source = \"me\" }]\n",
+            "user.toml",
+        )
+        .unwrap();
+        let replaced = presets.extend(user);
+        let builtins: Vec<&str> = replaced.iter().map(|r| r.builtin.as_str()).collect();
+        assert_eq!(replaced.len(), 2, "{replaced:?}");
+        assert!(
+            builtins.contains(&"Assetto Corsa Competizione"),
+            "{builtins:?}"
+        );
+        assert!(replaced.iter().all(|r| r.user == "My ACC"));
+        assert_eq!(presets.find("acc").unwrap().title, "My ACC");
+        assert_eq!(presets.find("ets2").unwrap().title, "My ACC");
+        assert_eq!(presets.games().len(), before - 1);
+    }
+
+    #[test]
+    fn two_entries_answering_to_one_name_are_an_error_naming_both() {
+        let entry = |title: &str, aliases: &str| {
+            format!(
+                "[[game]]\ntitle = \"{title}\"\naliases = [{aliases}]\nmaps = [{{ name = \"m\", size = 1, source = \"s\" }}]\n"
+            )
+        };
+        for (text, key) in [
+            (entry("Race", "") + &entry("race", ""), "race"),
+            (entry("One", "\"x\"") + &entry("Two", "\"X!\""), "x"),
+            (entry("One", "") + &entry("Two", "\"one\""), "one"),
+        ] {
+            let err = Presets::parse(&text, "u.toml").unwrap_err().to_string();
+            assert!(err.starts_with("u.toml: games"), "{err}");
+            assert!(err.contains(&format!("--game {key:?}")), "{err}");
+        }
+        let err = Presets::parse(&(entry("One", "") + &entry("Two", "\"one\"")), "u.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"One\" and \"Two\""), "{err}");
+        // An alias repeating its own title is no duplicate.
+        assert!(Presets::parse(&entry("Race", "\"race\""), "u.toml").is_ok());
     }
 }

@@ -118,15 +118,55 @@ pub fn parse_size(text: &str) -> Result<u64, SpecError> {
     }
 }
 
-/// Validates a mapping name.
+/// Validates a mapping name: the library's rules for a name, and two of
+/// the bridge's own, since the name becomes a file the exe opens under Wine
+/// and an argument of the exe's command line.
 pub fn parse_name(text: &str) -> Result<ShMemName, SpecError> {
-    ShMemName::new(text).map_err(|e| SpecError::BadName {
+    let bad = |reason: String| SpecError::BadName {
         name: text.to_owned(),
-        reason: match e {
+        reason,
+    };
+    let name = ShMemName::new(text).map_err(|e| {
+        bad(match e {
             shmem::ShMemError::InvalidName { reason, .. } => reason.to_owned(),
             other => other.to_string(),
-        },
-    })
+        })
+    })?;
+    let file = name.base();
+    if file.starts_with('-') {
+        return Err(bad(
+            "a name may not start with `-`, which a command line reads as an option".into(),
+        ));
+    }
+    if let Some(device) = dos_device(file) {
+        return Err(bad(format!(
+            "{device} is a Windows device name (as are CON, PRN, AUX, NUL, COM0-COM9 and \
+             LPT0-LPT9, with any extension): Wine would open the device, not a file. Use \
+             another name"
+        )));
+    }
+    Ok(name)
+}
+
+/// The Windows device `file` names, if it names one: Windows (and Wine)
+/// open `COM1`, `com1.txt` and `NUL .log` as the device, whatever the case
+/// and extension, trailing spaces and dots ignored
+/// (Microsoft's "Naming Files, Paths, and Namespaces").
+fn dos_device(file: &str) -> Option<String> {
+    let stem = file.split('.').next().unwrap_or(file).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let device = match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
+        _ => ["COM", "LPT"].iter().any(|prefix| {
+            upper.strip_prefix(prefix).is_some_and(|digit| {
+                matches!(
+                    digit,
+                    "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9"
+                ) || matches!(digit, "\u{b9}" | "\u{b2}" | "\u{b3}")
+            })
+        }),
+    };
+    device.then(|| stem.to_owned())
 }
 
 /// Parses a link path: `DIR/FILE`, two plain names.
@@ -230,6 +270,34 @@ mod tests {
             "", "a/b", "..", "x..y", "a\0b", "a\\b", "Local\\", "Foo\\bar",
         ] {
             assert!(parse_name(name).is_err(), "{name:?}");
+        }
+        for name in [
+            "COM1",
+            "com1.txt",
+            "Local\\aux",
+            "NUL .log",
+            "lpt9.x.y",
+            "con",
+            "Global\\PRN.",
+            "COM\u{b9}",
+            "conout$",
+        ] {
+            let err = parse_name(name).unwrap_err().to_string();
+            assert!(err.contains("Windows device name"), "{name}: {err}");
+        }
+        for name in [
+            "COM10",
+            "comet",
+            "console",
+            "nul_page",
+            "LPT",
+            "acpmf_physics",
+        ] {
+            assert!(parse_name(name).is_ok(), "{name}");
+        }
+        for name in ["-foo", "Local\\-x", "--map"] {
+            let err = parse_name(name).unwrap_err().to_string();
+            assert!(err.contains("may not start with `-`"), "{name}: {err}");
         }
         let dup = from_flags(&strings(&["x", "Global\\x"]), &strings(&["1", "2"])).unwrap();
         assert!(matches!(

@@ -21,11 +21,13 @@ macro_rules! note {
 
 mod command;
 mod container;
+mod escape;
 mod gamecmd;
 mod locate;
 mod presets_file;
 mod procmaps;
 mod tmpfs;
+mod untrusted;
 
 mod watch;
 mod xdg;

@@ -16,6 +16,8 @@ pub fn user_presets_path() -> Option<PathBuf> {
 
 /// Built-in presets, extended by the user's file (`--presets`, else the
 /// default path if it exists). A file given with `--presets` must exist.
+/// A user's entry that replaces a built-in one is said on stderr (each
+/// command loads the table once).
 pub fn load(common: &CommonArgs) -> Result<Presets> {
     let mut presets = Presets::builtin();
     let (path, required) = match &common.presets {
@@ -25,7 +27,16 @@ pub fn load(common: &CommonArgs) -> Result<Presets> {
     if let Some(path) = path
         && let Some(user) = read_user_presets(&path, required)?
     {
-        presets.extend(user);
+        for r in presets.extend(user) {
+            note!(
+                "shm-bridge: your presets file's {:?} replaces the built-in {:?} (both answer \
+                 to --game {:?}); {}",
+                r.user,
+                r.builtin,
+                r.key,
+                path.display()
+            );
+        }
     }
     Ok(presets)
 }

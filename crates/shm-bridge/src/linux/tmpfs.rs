@@ -5,7 +5,9 @@
 //! nothing here follows a symbolic link or touches another user's file,
 //! and a file is removed only when a shm-bridge marker names its inode.
 
+use std::ffi::OsString;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -13,6 +15,10 @@ use anyhow::{Context, Result, bail};
 use crate::core::cleanup::{self, FileKind, Found, Mapper, Users, Verdict};
 use crate::core::ledger::{self, Marker};
 use crate::linux::procmaps;
+use crate::linux::untrusted::{self, Owners};
+
+/// Bytes of a marker read at most: one is a few short lines.
+const MARKER_MAX: usize = 4096;
 
 /// `statfs` type of a tmpfs.
 const TMPFS_MAGIC: i64 = 0x0102_1994;
@@ -50,23 +56,22 @@ impl TmpfsDir {
         })
     }
 
-    /// The files in the directory (markers aside), each with its marker if any.
-    pub fn entries(&self) -> Result<Vec<Entry>> {
-        let mut entries = Vec::new();
+    /// Every name in the directory, as the OS gives it (not always UTF-8).
+    pub fn names(&self) -> Result<Vec<OsString>> {
+        let mut names = Vec::new();
         for item in std::fs::read_dir(&self.path)
             .with_context(|| format!("reading {}", self.path.display()))?
         {
-            let item = item?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            if ledger::file_of_marker(&name).is_some() {
-                continue;
-            }
-            if let Some(entry) = self.entry(&name) {
-                entries.push(entry);
-            }
+            names.push(item?.file_name());
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
+        Ok(names)
+    }
+
+    /// The device the directory is on (every file in it is on it too).
+    pub fn device(&self) -> Result<u64> {
+        let meta = std::fs::metadata(&self.path)
+            .with_context(|| format!("--tmpfs {}: cannot read it", self.path.display()))?;
+        Ok(meta.dev())
     }
 
     /// Names of files whose markers exist (the bridged ones), even if the file is gone.
@@ -76,43 +81,42 @@ impl TmpfsDir {
             .flatten()
             .flatten()
             .filter_map(|e| {
-                ledger::file_of_marker(&e.file_name().to_string_lossy()).map(str::to_owned)
+                // A marker of ours names a mapping, and mappings' names are UTF-8.
+                ledger::file_of_marker(e.file_name().to_str()?).map(str::to_owned)
             })
             .collect();
         names.sort();
         names
     }
 
-    /// What is known of the file `name`, if something by that name exists.
+    /// What is known of the file `name`, if something by that name exists
+    /// (as seen by name, without following a link).
     pub fn entry(&self, name: &str) -> Option<Entry> {
-        let path = self.path.join(name);
-        let st = rustix::fs::lstat(&path).ok()?;
-        let file_type = rustix::fs::FileType::from_raw_mode(st.st_mode);
+        let meta = std::fs::symlink_metadata(self.path.join(name)).ok()?;
+        let file_type = meta.file_type();
         Some(Entry {
-            name: name.to_owned(),
-            size: st.st_size as u64,
-            kind: match file_type {
-                rustix::fs::FileType::RegularFile => FileKind::File,
-                rustix::fs::FileType::Symlink => FileKind::Symlink,
-                _ => FileKind::Other,
+            size: meta.len(),
+            kind: if file_type.is_file() {
+                FileKind::File
+            } else if file_type.is_symlink() {
+                FileKind::Symlink
+            } else {
+                FileKind::Other
             },
-            ours: st.st_uid == rustix::process::geteuid().as_raw(),
-            identity: (st.st_dev as u64, st.st_ino as u64),
-            marker: self.marker(name),
-            path,
+            what: untrusted::kind_words(&file_type),
+            ours: meta.uid() == untrusted::me(),
+            identity: (meta.dev(), meta.ino()),
         })
     }
 
-    /// The marker beside `name`, if there is a valid one of ours.
+    /// The marker beside `name`, if there is a valid one of ours: read
+    /// from a descriptor checked like any file here (no link, FIFO or
+    /// other user's file), and no more of it than a marker holds.
     pub fn marker(&self, name: &str) -> Option<Marker> {
-        let path = self.path.join(ledger::marker_name(name));
-        let st = rustix::fs::lstat(&path).ok()?;
-        let regular =
-            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile;
-        if !regular || st.st_uid != rustix::process::geteuid().as_raw() {
-            return None;
-        }
-        Marker::parse(&std::fs::read_to_string(&path).ok()?)
+        let marker = ledger::marker_name(name);
+        let file = untrusted::open(&self.path, marker.as_ref(), Owners::Mine).ok()?;
+        let text = file.read_prefix(MARKER_MAX).ok()?;
+        Marker::parse(std::str::from_utf8(&text).ok()?)
     }
 
     /// Removes `name` if a bridge made it and left it: its marker names
@@ -153,30 +157,19 @@ impl cleanup::Tmpfs for TmpfsDir {
 /// A file in the tmpfs.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Its name.
-    pub name: String,
-    /// Its path.
-    pub path: PathBuf,
     /// Its size.
     pub size: u64,
     /// What it is.
     pub kind: FileKind,
+    /// What it is, in words ("a regular file", "a FIFO").
+    pub what: &'static str,
     /// Whether this user owns it.
     pub ours: bool,
     /// Device and inode.
     pub identity: (u64, u64),
-    /// The bridge's marker, if a bridge made it.
-    pub marker: Option<Marker>,
 }
 
 impl Entry {
-    /// Whether a shm-bridge made this very file.
-    pub fn bridged(&self) -> bool {
-        self.marker
-            .as_ref()
-            .is_some_and(|m| m.inode == self.identity.1)
-    }
-
     /// The processes mapping it.
     pub fn mappers(&self) -> Vec<Mapper> {
         procmaps::mappers(self.identity.0, self.identity.1)

@@ -3,20 +3,21 @@
 //! game, so the mappings exist before the game starts, in its own prefix,
 //! and are gone when it ends.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 
 use anyhow::{Context, Result, bail};
 
 use crate::cli::companion::LaunchArgs;
-use crate::core::cleanup::Verdict;
+use crate::core::cleanup::{FileKind, Verdict};
 use crate::core::plan;
 use crate::core::presets::{Preset, Presets};
 use crate::core::spec::MapSpec;
 use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
 use crate::linux::tmpfs::TmpfsDir;
-use crate::linux::{locate, presets_file};
+use crate::linux::{locate, presets_file, procmaps};
 
 /// Runs the bridged command and returns its exit code.
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
@@ -222,7 +223,7 @@ fn bridge_args(place: &Placement, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<V
     let mut planned = Vec::with_capacity(specs.len());
     for spec in specs {
         let path = dir.path.join(spec.file_name());
-        let existing = dir.entry(spec.file_name()).map(|e| e.size);
+        let existing = check_place(dir, spec)?;
         let size = plan::size_of(spec, existing, &path.display().to_string())?;
         sizes.push(size);
         planned.push((size, existing));
@@ -241,6 +242,48 @@ fn bridge_args(place: &Placement, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<V
     args.extend(sizes.iter().map(u64::to_string));
     args.push("--".into());
     Ok(args)
+}
+
+/// What is at `spec`'s place in the tmpfs, if anything, and its size:
+/// refused when the bridge could not use it (not a regular file, another
+/// user's), or when a bridge that is still running made it (two bridges
+/// for one mapping would each remove the other's files).
+fn check_place(dir: &TmpfsDir, spec: &MapSpec) -> Result<Option<u64>> {
+    let file = spec.file_name();
+    let path = dir.path.join(file);
+    if let Some(marker) = dir.marker(file)
+        && let Some(pid) = marker.pid.filter(|&pid| procmaps::is_live_bridge(pid))
+    {
+        bail!(
+            "{} is bridged already, by shm-bridge.exe running as pid {pid}: a second bridge              would take over its files. Start the game through that bridge, or stop it first              (`kill -INT {pid}`)",
+            spec.name
+        );
+    }
+    let Some(entry) = dir.entry(file) else {
+        return Ok(None);
+    };
+    match entry.kind {
+        FileKind::File => {}
+        FileKind::Symlink => bail!(
+            "{} is a symbolic link; the bridge never follows one (in a directory every user              may write to, a link can point anywhere). Remove it if it is yours, or use another              --tmpfs",
+            path.display()
+        ),
+        FileKind::Other => bail!(
+            "{} is not a regular file (it is {}); a mapping's file is a regular file. Remove              it if it is yours, or use another --tmpfs",
+            path.display(),
+            entry.what
+        ),
+    }
+    if !entry.ours {
+        let owner = std::fs::symlink_metadata(&path).map_or(u32::MAX, |m| m.uid());
+        bail!(
+            "{} belongs to uid {owner}, not to you: another user made it, and the game's \
+             telemetry must not go to their file. Use another --tmpfs (a directory of your own \
+             on a tmpfs)",
+            path.display()
+        );
+    }
+    Ok(Some(entry.size))
 }
 
 /// Runs `command`, passing SIGINT, SIGTERM and SIGHUP on to it, and waits.

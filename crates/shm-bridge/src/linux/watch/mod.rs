@@ -76,7 +76,8 @@ pub fn show(reader: &mut Reader, target: &Target, mode: Mode) -> Result<ExitCode
     let seen = match mode {
         Mode::Once { json } => once(reader, target, json, &mut out)?,
         Mode::JsonLines => live(reader, target, JSON_PERIOD, &mut out, |s, t, o| {
-            writeln!(o, "{}", json::sample(s, t, &target.title))
+            json::write_sample(o, s, t, &target.title)?;
+            writeln!(o)
         })?,
         Mode::Live if std::io::stdout().is_terminal() => {
             drop(out);
@@ -117,11 +118,8 @@ fn once(reader: &mut Reader, target: &Target, as_json: bool, out: &mut impl Writ
         sample = reader.sample().into_complete()?;
     }
     if as_json {
-        writeln!(
-            out,
-            "{}",
-            json::sample(&sample, Duration::ZERO, &target.title)
-        )?;
+        json::write_sample(out, &sample, Duration::ZERO, &target.title)?;
+        writeln!(out)?;
     } else {
         write!(out, "{}", text::report(&sample, &target.title))?;
     }

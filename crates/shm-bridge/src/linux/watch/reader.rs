@@ -1,8 +1,11 @@
 //! Reading a title's pages from the tmpfs while the game writes them.
 //!
-//! Every byte comes through the `shmem` library's volatile copies, never
-//! through a `&[u8]` into the mapping: the game changes the pages under
-//! us, which a plain slice would promise the compiler cannot happen.
+//! Pages are copied with `pread` from a descriptor checked when it was
+//! opened ([`untrusted`]): the tmpfs is shared with every local user, and
+//! a file that another process truncates under a mapping would end us with
+//! SIGBUS (and leave the full-screen view's terminal raw); a read of a
+//! shrunk file is merely short. A file is opened anew for each sample, so
+//! a bridge that was restarted (a new file under the name) is picked up.
 //!
 //! A copy can still catch the game halfway through an update, so each page
 //! is copied the way its title family says a copy is whole
@@ -12,17 +15,18 @@
 //! agree, and retried otherwise. The pause matters: a writer that has stored
 //! every field but not yet the new counter leaves two quick copies equal,
 //! with the old counter; after the pause it has bumped it, and the mismatch
-//! shows. Pages without a counter are accepted when two copies agree.
+//! shows. Pages without a counter are accepted when two copies agree. The
+//! second copy is read a chunk at a time and compared with the first, so a
+//! page of hundreds of megabytes is held once, not twice.
 //!
 //! Nothing here writes to the pages: they are the game's.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shmem::{PosixShMem, ShBytes, ShMemError};
-
 use crate::core::spec::MapSpec;
+use crate::linux::untrusted::{self, CheckedFile, OpenError, Owners};
 use crate::titles::{Copies, Decoded, Family, Page, Protocol};
 
 /// How often a sample that changed while it was read is taken again.
@@ -46,13 +50,23 @@ pub enum ReadError {
         /// The file.
         path: String,
     },
-    /// The file exists but could not be mapped.
-    #[error("cannot map {path}: {reason}")]
-    Open {
+    /// The file is there but may not be read: another user's, a link, a
+    /// FIFO or socket, or the OS refused.
+    #[error("{0}")]
+    Refused(OpenError),
+    /// Reading failed.
+    #[error("cannot read {path}: {reason}")]
+    Io {
         /// The file.
         path: String,
-        /// Why, with the OS's own words.
+        /// The OS's words.
         reason: String,
+    },
+    /// The file became shorter while it was read: someone truncated it.
+    #[error("{path} became shorter while it was read (someone truncated it); no consistent sample")]
+    Shrank {
+        /// The file.
+        path: String,
     },
     /// The file is shorter than the fields decoded from it.
     #[error("{path} holds {len} bytes, too few for the {what} page ({needed} needed)")]
@@ -77,17 +91,10 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    fn open(path: &Path, source: &ShMemError) -> ReadError {
-        // The library's error and its causes, each once.
-        let mut reason = source.to_string();
-        let mut cause = std::error::Error::source(source);
-        while let Some(c) = cause {
-            reason = format!("{reason}: {c}");
-            cause = c.source();
-        }
-        ReadError::Open {
+    fn io(path: &Path, e: &std::io::Error) -> ReadError {
+        ReadError::Io {
             path: path.display().to_string(),
-            reason,
+            reason: e.to_string(),
         }
     }
 }
@@ -109,8 +116,9 @@ pub enum Reading {
 /// A page of unknown layout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawPage {
-    /// All of its bytes.
-    pub bytes: Vec<u8>,
+    /// All of its bytes (shared with the reader, which compares the next
+    /// sample with them).
+    pub bytes: Arc<Vec<u8>>,
     /// Bytes that differ from the previous sample (0 for the first).
     pub changed: usize,
     /// Whether two copies agreed: a page written all the time may never hold still.
@@ -202,17 +210,12 @@ struct PageState {
     file: String,
     /// How the family reads it; `None`: shown as bytes.
     page: Option<Page>,
-    open: Option<Opened>,
+    /// Device and inode of the file last read; another file under the
+    /// name means the bridge was restarted, and nothing of the old one
+    /// is compared with it.
+    identity: Option<(u64, u64)>,
     /// The last copy of a raw page, to tell what changed.
-    previous: Option<Vec<u8>>,
-}
-
-#[derive(Debug)]
-struct Opened {
-    mem: PosixShMem,
-    /// Device, inode and size of the file mapped; another file (or size)
-    /// under the same name means the bridge was restarted: map it again.
-    identity: (u64, u64, u64),
+    previous: Option<Arc<Vec<u8>>>,
 }
 
 /// A consistent copy of one page, or why there is none.
@@ -236,7 +239,7 @@ impl Reader {
                     name: s.name.to_string(),
                     file: s.file_name().to_owned(),
                     page: family.and_then(|f| f.page(s.file_name())),
-                    open: None,
+                    identity: None,
                     previous: None,
                 })
                 .collect(),
@@ -295,20 +298,20 @@ impl Reader {
 impl PageState {
     fn read(&mut self, dir: &Path, path: &Path) -> Result<Copied, ReadError> {
         let page = self.page;
-        let copy = {
-            let mem = self.ensure_open(dir, path)?;
-            let len = page.map_or(mem.len(), |p| p.len.min(mem.len()));
-            if let Some(p) = page.filter(|p| len < p.needed) {
-                return Err(ReadError::TooSmall {
-                    path: path.display().to_string(),
-                    len: mem.len(),
-                    what: p.label,
-                    needed: p.needed,
-                });
-            }
-            let protocol = page.map_or(Protocol::Settled, |p| p.protocol);
-            stable_copy(&mem[..len], protocol)
-        };
+        let file = self.open(dir, path)?;
+        let size = file.len_now().map_err(|e| ReadError::io(path, &e))?;
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let len = page.map_or(size, |p| p.len.min(size));
+        if let Some(p) = page.filter(|p| len < p.needed) {
+            return Err(ReadError::TooSmall {
+                path: path.display().to_string(),
+                len: size,
+                what: p.label,
+                needed: p.needed,
+            });
+        }
+        let protocol = page.map_or(Protocol::Settled, |p| p.protocol);
+        let copy = stable_copy(&file, len, protocol).map_err(|e| ReadError::io(path, &e))?;
         let Some(page) = page else {
             let changed = match &self.previous {
                 Some(prev) if prev.len() == copy.bytes.len() => {
@@ -317,112 +320,154 @@ impl PageState {
                 Some(_) => copy.bytes.len(),
                 None => 0,
             };
-            self.previous = Some(copy.bytes.clone());
+            // Shared, not copied: a raw page can be hundreds of megabytes.
+            let bytes = Arc::new(copy.bytes);
+            self.previous = Some(bytes.clone());
             return Ok(Copied::Raw(RawPage {
-                bytes: copy.bytes,
+                bytes,
                 changed,
-                consistent: copy.consistent,
+                consistent: copy.outcome == Outcome::Consistent,
             }));
         };
-        if !copy.consistent {
-            return Err(ReadError::Unstable {
+        match copy.outcome {
+            Outcome::Consistent => Ok(Copied::Page(page.label, copy.bytes)),
+            Outcome::Changing => Err(ReadError::Unstable {
                 path: path.display().to_string(),
                 tries: TRIES,
-            });
+            }),
+            Outcome::Shrank => Err(ReadError::Shrank {
+                path: path.display().to_string(),
+            }),
         }
-        Ok(Copied::Page(page.label, copy.bytes))
     }
 
-    /// The mapping of the file now at `path`, (re)opened when the file
-    /// appeared or was replaced; `Missing` when there is none (an empty
-    /// file counts as none: the bridge is still sizing it).
-    fn ensure_open(&mut self, dir: &Path, path: &Path) -> Result<&PosixShMem, ReadError> {
+    /// The file now at `path`, checked (ours, regular, one name); `Missing`
+    /// when there is none (an empty file counts as none: the bridge is
+    /// still sizing it). A file other than the last one read starts afresh.
+    fn open(&mut self, dir: &Path, path: &Path) -> Result<CheckedFile, ReadError> {
         let missing = || ReadError::Missing {
             path: path.display().to_string(),
         };
-        let Some(now) = identity(path).filter(|id| id.2 > 0) else {
-            self.open = None;
-            self.previous = None;
-            return Err(missing());
-        };
-        if self.open.as_ref().is_some_and(|o| o.identity != now) {
-            self.open = None;
-            self.previous = None;
-        }
-        if self.open.is_none() {
-            let mem = PosixShMem::open_own_in(dir, &self.file).map_err(|e| match e {
-                ShMemError::NotFound { .. } => missing(),
-                other => ReadError::open(path, &other),
-            })?;
-            // Mapped what was stat'ed, not a file that replaced it meanwhile?
-            // If not, the next sample maps it again.
-            let after = identity(path);
-            if after == Some(now) && mem.len() as u64 == now.2 {
-                self.open = Some(Opened { mem, identity: now });
-            } else {
+        let opened = untrusted::open(dir, self.file.as_ref(), Owners::Mine);
+        let file = match opened {
+            Ok(file) if file.len > 0 => file,
+            Ok(_) | Err(OpenError::Missing { .. }) => {
+                self.forget();
                 return Err(missing());
             }
+            Err(e) => {
+                self.forget();
+                return Err(ReadError::Refused(e));
+            }
+        };
+        if self.identity != Some(file.identity) {
+            self.forget();
+            self.identity = Some(file.identity);
         }
-        Ok(&self.open.as_ref().expect("opened above").mem)
+        Ok(file)
+    }
+
+    fn forget(&mut self) {
+        self.identity = None;
+        self.previous = None;
     }
 }
 
-/// Device, inode and size of the file at `path`, not following a link.
-fn identity(path: &Path) -> Option<(u64, u64, u64)> {
-    let st = rustix::fs::lstat(path).ok()?;
-    (rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile)
-        .then_some((st.st_dev as u64, st.st_ino as u64, st.st_size as u64))
-}
-
-/// A copy of a page's bytes, and whether it is consistent.
+/// A copy of a page's bytes, and whether it is whole.
 #[derive(Debug)]
 struct Copy {
     bytes: Vec<u8>,
-    consistent: bool,
+    outcome: Outcome,
 }
 
-/// Copies `bytes` until the page's protocol says a copy is whole, at most
-/// [`TRIES`] times.
-fn stable_copy(bytes: &ShBytes, protocol: Protocol) -> Copy {
+/// What became of the tries to copy a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Two copies (and the counters around them) agreed.
+    Consistent,
+    /// Every try caught a change.
+    Changing,
+    /// The file ended before the bytes asked for: it was truncated.
+    Shrank,
+}
+
+/// Bytes of the second copy compared at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Copies `len` bytes of `file` until the page's protocol says a copy is
+/// whole, at most [`TRIES`] times.
+fn stable_copy(file: &CheckedFile, len: usize, protocol: Protocol) -> std::io::Result<Copy> {
     let counter = match protocol {
-        // The mapping starts on a page boundary; the SDKs align their counters.
-        Protocol::CounterAfter { offset } => bytes.atomic::<AtomicI32>(offset).ok(),
+        Protocol::CounterAfter { offset } => Some(offset as u64),
         Protocol::Settled => None,
     };
+    // The counter is read the way the bytes are; a torn read of it differs
+    // from the other, and the try is taken again.
+    let read_counter = || -> std::io::Result<Option<i32>> {
+        let Some(offset) = counter else {
+            return Ok(None);
+        };
+        let mut word = [0u8; 4];
+        let n = file.read_at(&mut word, offset)?;
+        Ok((n == word.len()).then(|| i32::from_le_bytes(word)))
+    };
     stable_copy_with(
-        bytes.len(),
-        || counter.map(|a| a.load(Ordering::Acquire)),
-        |dst| bytes.copy_to_slice(dst),
+        len,
+        read_counter,
+        |dst, offset| file.read_at(dst, offset as u64),
         || std::thread::sleep(SETTLE),
     )
 }
 
-/// The protocol of [`stable_copy`], apart from the memory it reads.
+/// The protocol of [`stable_copy`], apart from the file it reads:
+/// `copy(dst, offset)` fills `dst` with the bytes at `offset` and says how
+/// many there were.
 fn stable_copy_with(
     len: usize,
-    mut read_counter: impl FnMut() -> Option<i32>,
-    mut copy: impl FnMut(&mut [u8]),
+    mut read_counter: impl FnMut() -> std::io::Result<Option<i32>>,
+    mut copy: impl FnMut(&mut [u8], usize) -> std::io::Result<usize>,
     mut settle: impl FnMut(),
-) -> Copy {
-    let mut first = vec![0u8; len];
-    let mut second = vec![0u8; len];
+) -> std::io::Result<Copy> {
+    let mut bytes = vec![0u8; len];
+    let mut chunk = vec![0u8; CHUNK.min(len)];
     for _ in 0..TRIES {
-        let before = read_counter();
-        copy(&mut first);
+        let before = read_counter()?;
+        let got = copy(&mut bytes, 0)?;
+        if got < len {
+            bytes.truncate(got);
+            return Ok(Copy {
+                bytes,
+                outcome: Outcome::Shrank,
+            });
+        }
         settle();
-        copy(&mut second);
-        let after = read_counter();
-        if before == after && first == second {
-            return Copy {
-                bytes: second,
-                consistent: true,
-            };
+        let mut same = true;
+        for (at, first) in bytes.chunks(CHUNK).enumerate() {
+            let again = &mut chunk[..first.len()];
+            let got = copy(again, at * CHUNK)?;
+            if got < first.len() {
+                return Ok(Copy {
+                    bytes,
+                    outcome: Outcome::Shrank,
+                });
+            }
+            if again != first {
+                same = false;
+                break;
+            }
+        }
+        let after = read_counter()?;
+        if same && before == after {
+            return Ok(Copy {
+                bytes,
+                outcome: Outcome::Consistent,
+            });
         }
     }
-    Copy {
-        bytes: second,
-        consistent: false,
-    }
+    Ok(Copy {
+        bytes,
+        outcome: Outcome::Changing,
+    })
 }
 
 #[cfg(test)]

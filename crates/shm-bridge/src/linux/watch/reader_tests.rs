@@ -1,6 +1,7 @@
 use super::*;
 use crate::core::spec;
 use crate::titles::ac::{self, synthetic};
+use shmem::PosixShMem;
 
 fn specs(names: &[&str]) -> Vec<MapSpec> {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
@@ -77,11 +78,11 @@ fn a_replaced_file_is_mapped_again() {
     let mut t = Reader::new(dir.path(), &specs(&["x"]), None);
     let a = PosixShMem::create_in(dir.path(), "x", 16, 0o600).unwrap();
     a.copy_from_slice(&[1; 16]);
-    assert_eq!(t.sample().raw().next().unwrap().1.bytes, [1; 16]);
+    assert_eq!(*t.sample().raw().next().unwrap().1.bytes, [1; 16]);
     drop(a);
     let b = PosixShMem::create_in(dir.path(), "x", 32, 0o600).unwrap();
     b.copy_from_slice(&[2; 32]);
-    assert_eq!(t.sample().raw().next().unwrap().1.bytes, [2; 32]);
+    assert_eq!(*t.sample().raw().next().unwrap().1.bytes, [2; 32]);
 }
 
 /// A page whose bytes are `writes[n]` while the n-th write is in force;
@@ -100,19 +101,21 @@ impl Scripted {
         };
         let copy = stable_copy_with(
             4,
-            || Some(page.borrow().writes[page.borrow().at].0),
-            |dst| {
+            || Ok(Some(page.borrow().writes[page.borrow().at].0)),
+            |dst, _| {
                 dst.fill(page.borrow().writes[page.borrow().at].1);
                 if step_on_copy {
                     step();
                 }
+                Ok(dst.len())
             },
             || {
                 if !step_on_copy {
                     step();
                 }
             },
-        );
+        )
+        .unwrap();
         let at = page.borrow().at;
         (copy, at)
     }
@@ -122,17 +125,71 @@ impl Scripted {
 fn a_sample_is_taken_again_until_it_held_still() {
     // Fields change under every copy for three writes, then settle.
     let (copy, _) = Scripted::run(vec![(1, 1), (2, 2), (3, 3), (4, 4), (4, 4)], true);
-    assert!(copy.consistent);
+    assert_eq!(copy.outcome, Outcome::Consistent);
     assert_eq!(copy.bytes, [4; 4]);
     // The writer stored its fields but not yet its counter when the first
     // copy was taken; equal copies, but the counter moved: taken again.
     let (copy, at) = Scripted::run(vec![(1, 2), (2, 2), (2, 2)], false);
-    assert!(copy.consistent);
+    assert_eq!(copy.outcome, Outcome::Consistent);
     assert_eq!(copy.bytes, [2; 4]);
     assert!(at >= 2, "the first try was refused");
     // A page that never holds still is reported after TRIES tries.
     let writes = (0..=2 * TRIES as i32 + 2).map(|n| (n, n as u8)).collect();
     let (copy, at) = Scripted::run(writes, true);
-    assert!(!copy.consistent);
+    assert_eq!(copy.outcome, Outcome::Changing);
     assert_eq!(at, 2 * TRIES as usize, "two copies per try");
+}
+
+#[test]
+fn a_page_compared_chunk_by_chunk_is_whole_or_taken_again() {
+    // Three chunks and a bit; the writer changes the last byte once, while
+    // the first try's second copy reads it.
+    let len = 3 * CHUNK + 5;
+    let page = std::cell::RefCell::new(vec![1u8; len]);
+    let reads = std::cell::Cell::new(0);
+    let copy = stable_copy_with(
+        len,
+        || Ok(None),
+        |dst, offset| {
+            reads.set(reads.get() + 1);
+            if reads.get() == 3 {
+                page.borrow_mut()[len - 1] = 2;
+            }
+            let p = page.borrow();
+            dst.copy_from_slice(&p[offset..offset + dst.len()]);
+            Ok(dst.len())
+        },
+        || {},
+    )
+    .unwrap();
+    assert_eq!(copy.outcome, Outcome::Consistent);
+    assert_eq!(copy.bytes.len(), len);
+    assert_eq!(copy.bytes[len - 1], 2, "the copy after the change");
+    // 1 + 4 reads for the refused try, 1 + 4 for the accepted one.
+    assert_eq!(reads.get(), 10);
+}
+
+#[test]
+fn a_file_truncated_while_read_is_a_short_copy_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p");
+    std::fs::write(&path, vec![9u8; 4096]).unwrap();
+    let mut t = Reader::new(
+        dir.path(),
+        &specs(&["p", "Local\\acpmf_physics"]),
+        Some(&ac::FAMILY),
+    );
+    std::fs::write(dir.path().join("acpmf_physics"), vec![0u8; 2048]).unwrap();
+    let file = untrusted::open(dir.path(), "p".as_ref(), Owners::Mine).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    let copy = stable_copy(&file, 4096, Protocol::Settled).unwrap();
+    assert_eq!((copy.outcome, copy.bytes.len()), (Outcome::Shrank, 100));
+    let s = t.sample();
+    assert_eq!(s.raw().next().unwrap().1.bytes.len(), 100);
+    assert!(s.pages[1].result.is_ok());
 }

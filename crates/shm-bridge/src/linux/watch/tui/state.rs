@@ -3,6 +3,7 @@
 //! when, and what the keys selected.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::linux::watch::reader::Sample;
@@ -45,7 +46,8 @@ pub struct View<'a> {
 /// A raw page's history: when each byte last changed.
 #[derive(Default)]
 pub struct RawTrack {
-    previous: Vec<u8>,
+    /// The last sample's bytes (shared with it, not copied).
+    previous: Arc<Vec<u8>>,
     /// When each byte last changed.
     pub changed_at: Vec<Option<Instant>>,
     /// When any byte last changed.
@@ -111,14 +113,14 @@ impl<'a> View<'a> {
             if track.previous.len() != raw.bytes.len() {
                 track.changed_at = vec![None; raw.bytes.len()];
             } else {
-                for (i, (a, b)) in track.previous.iter().zip(&raw.bytes).enumerate() {
+                for (i, (a, b)) in track.previous.iter().zip(raw.bytes.iter()).enumerate() {
                     if a != b {
                         track.changed_at[i] = Some(now);
                         track.last_change = Some(now);
                     }
                 }
             }
-            track.previous.clone_from(&raw.bytes);
+            track.previous = Arc::clone(&raw.bytes);
             track.recent = track
                 .changed_at
                 .iter()
