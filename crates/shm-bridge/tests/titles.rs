@@ -127,3 +127,37 @@ fn truck_simulators_also_where_linux_readers_look() {
     assert_eq!(run.wait_exit(TIMEOUT), Some(0), "{}", run.output());
     assert!(dir.entries().is_empty(), "{:?}", dir.entries());
 }
+
+#[test]
+fn clean_removes_the_second_path_a_killed_bridge_left() {
+    let dir = ShmDir::new();
+    let standin = wine::exe("sim-standin").display().to_string();
+    let mut run = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
+        "--game",
+        "ats",
+        "--tmpfs",
+        &dir.arg(),
+        "--",
+        &standin,
+        "pages",
+        "--hold",
+        "3",
+        "Local\\SCSTelemetry:21619",
+    ]));
+    run.expect_line("wrote", TIMEOUT);
+    run.signal(rustix::process::Signal::KILL);
+    run.wait_exit(TIMEOUT);
+    assert!(
+        dir.path.join("SCS/SCSTelemetry").exists(),
+        "{:?}",
+        dir.entries()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shm-bridge"))
+        .args(["clean", "--force", "--game", "ats", "--tmpfs", &dir.arg()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed"), "{said}");
+    assert!(dir.entries().is_empty(), "{:?}", dir.entries());
+}

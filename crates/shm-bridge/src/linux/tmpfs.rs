@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::core::cleanup::{self, FileKind, Found, Mapper, Users, Verdict};
 use crate::core::ledger::{self, Marker};
+use crate::core::spec::{self, Link};
 use crate::linux::procmaps;
 use crate::linux::untrusted::{self, Owners};
 
@@ -124,6 +125,28 @@ impl TmpfsDir {
     pub fn remove_leftover(&self, name: &str, force: bool) -> Verdict {
         cleanup::clean(self, name, force)
     }
+
+    /// Removes the link a bridge made to `file` (if it is a link of ours
+    /// leading there, in a directory of ours), and the directory if that
+    /// empties it.
+    fn remove_link(&self, link: &Link, file: &str) {
+        let me = rustix::process::geteuid().as_raw();
+        let dir = self.path.join(&link.dir);
+        let ours = |path: &Path, kind: rustix::fs::FileType| {
+            rustix::fs::lstat(path).is_ok_and(|st| {
+                st.st_uid == me && rustix::fs::FileType::from_raw_mode(st.st_mode) == kind
+            })
+        };
+        if !ours(&dir, rustix::fs::FileType::Directory) {
+            return;
+        }
+        let at = dir.join(&link.file);
+        let leads_here = std::fs::read_link(&at).is_ok_and(|t| t == Path::new("..").join(file));
+        if leads_here && ours(&at, rustix::fs::FileType::Symlink) {
+            let _ = std::fs::remove_file(&at);
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
 }
 
 impl cleanup::Tmpfs for TmpfsDir {
@@ -146,6 +169,13 @@ impl cleanup::Tmpfs for TmpfsDir {
     }
 
     fn remove_file(&self, file: &str) -> io::Result<()> {
+        // The link the bridge made to it goes first, with its directory if emptied.
+        if let Some(link) = self
+            .marker(file)
+            .and_then(|m| spec::parse_link(m.link.as_deref()?).ok())
+        {
+            self.remove_link(&link, file);
+        }
         std::fs::remove_file(self.path.join(file))
     }
 
