@@ -24,10 +24,13 @@ fuzz_target!(|bytes: &[u8]| {
             assert!(!file.starts_with('-'), "a name the exe would read as an option");
         }
         let _ = spec::check_unique(&specs);
+        // The same names as events: checked against the maps, never a panic.
+        let _ = spec::events(&maps, &specs);
     }
     shm_bridge::fuzzing::plan_sizes(&MapArgs {
         game: None,
         maps,
         sizes,
+        events: Vec::new(),
     });
 });

@@ -4,7 +4,7 @@
 use clap::{ArgAction, Args};
 
 use crate::core::presets::{PresetError, Presets};
-use crate::core::spec::{self, MapSpec, SpecError};
+use crate::core::spec::{self, EventSpec, MapSpec, SpecError};
 
 /// Which mappings: a title, or names (and sizes) given one by one.
 #[derive(Debug, Args, Clone, Default)]
@@ -23,6 +23,12 @@ pub struct MapArgs {
     #[arg(short = 's', long = "size", value_name = "BYTES", num_args = 1..,
           action = ArgAction::Append, allow_negative_numbers = true)]
     pub sizes: Vec<String>,
+
+    /// A named event the game signals on each update (repeatable), forwarded
+    /// as a counter in the file of its name that Linux programs wait on;
+    /// a title's events come with --game.
+    #[arg(long = "event", value_name = "NAME", action = ArgAction::Append)]
+    pub events: Vec<String>,
 }
 
 /// Why the mappings asked for cannot be bridged.
@@ -33,7 +39,13 @@ pub enum ResolveError {
     Spec(#[from] SpecError),
     /// The `--game` value names no known title.
     #[error(transparent)]
-    Preset(#[from] PresetError),
+    Preset(Box<PresetError>),
+}
+
+impl From<PresetError> for ResolveError {
+    fn from(e: PresetError) -> Self {
+        ResolveError::Preset(Box::new(e))
+    }
 }
 
 impl MapArgs {
@@ -55,6 +67,20 @@ impl MapArgs {
         spec::check_unique(&specs)?;
         Ok(Some(specs))
     }
+
+    /// The events of `--event` followed by those of `--game`, checked
+    /// against `maps`, the mappings of the same run.
+    pub fn resolve_events(
+        &self,
+        presets: &Presets,
+        maps: &[MapSpec],
+    ) -> Result<Vec<EventSpec>, ResolveError> {
+        let mut names = self.events.clone();
+        if let Some(game) = &self.game {
+            names.extend(presets.find(game)?.events.iter().map(|e| e.name.clone()));
+        }
+        Ok(spec::events(&names, maps)?)
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +95,7 @@ mod tests {
             game: Some("acc".into()),
             maps: vec!["extra".into()],
             sizes: vec!["64".into()],
+            events: Vec::new(),
         };
         let specs = args.resolve(&presets).unwrap().unwrap();
         assert_eq!(specs[0].file_name(), "extra");
@@ -77,6 +104,7 @@ mod tests {
             game: Some("acc".into()),
             maps: vec!["acpmf_static".into()],
             sizes: vec!["64".into()],
+            events: Vec::new(),
         };
         assert!(matches!(
             twice.resolve(&presets),
@@ -88,7 +116,7 @@ mod tests {
         };
         assert!(matches!(
             unknown.resolve(&presets),
-            Err(ResolveError::Preset(PresetError::Unknown(_)))
+            Err(ResolveError::Preset(e)) if matches!(*e, PresetError::Unknown(_))
         ));
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::spec::{self, MapSpec, SpecError};
+use crate::core::spec::{self, EventSpec, MapSpec, SpecError};
 
 /// The built-in table, embedded at build time.
 const BUILTIN: &str = include_str!("../../presets.toml");
@@ -37,9 +37,31 @@ pub struct Preset {
     pub exe_names: Vec<String>,
     /// Named events the game signals on each update.
     #[serde(default)]
-    pub events: Vec<String>,
+    pub events: Vec<PresetEvent>,
     /// The mappings.
     pub maps: Vec<PresetMap>,
+}
+
+/// A named event a title signals on each update.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PresetEvent {
+    /// The event's name.
+    pub name: String,
+    /// How the game creates it: `manual` (and pulses it) or `auto` reset.
+    pub reset: EventReset,
+    /// Where that comes from.
+    pub source: String,
+}
+
+/// How a game's event resets, as its SDK creates it.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EventReset {
+    /// A manual-reset event (iRacing's, pulsed each frame).
+    Manual,
+    /// An auto-reset event: each signal wakes one waiter.
+    Auto,
 }
 
 /// One mapping of a preset.
@@ -104,7 +126,7 @@ pub enum PresetError {
         /// The entry's title.
         title: String,
         /// What is wrong.
-        problem: SpecError,
+        problem: Box<SpecError>,
     },
     /// Two entries of one file answer to the same name.
     #[error(
@@ -148,10 +170,10 @@ impl Presets {
         })?;
         let mut index = HashMap::new();
         for (at, game) in file.game.iter().enumerate() {
-            game.specs().map_err(|problem| PresetError::Entry {
+            game.event_specs().map_err(|problem| PresetError::Entry {
                 origin: origin.to_owned(),
                 title: game.title.clone(),
-                problem,
+                problem: Box::new(problem),
             })?;
             for key in keys(game) {
                 if let Some(first) = index.insert(key.clone(), at) {
@@ -245,6 +267,17 @@ impl Presets {
                     map.name, map.size, map.source
                 );
             }
+            for event in &game.events {
+                let reset = match event.reset {
+                    EventReset::Manual => "manual",
+                    EventReset::Auto => "auto",
+                };
+                let _ = writeln!(
+                    out,
+                    "    {:<32} {:>8}         ({reset}-reset event; {})",
+                    event.name, "event", event.source
+                );
+            }
             if let Some(note) = &game.note {
                 let _ = writeln!(out, "    note: {note}");
             }
@@ -269,6 +302,12 @@ impl Preset {
             .collect::<Result<Vec<_>, SpecError>>()?;
         spec::check_unique(&specs)?;
         Ok(specs)
+    }
+
+    /// The events as validated specs, checked against the mappings.
+    pub fn event_specs(&self) -> Result<Vec<EventSpec>, SpecError> {
+        let names: Vec<String> = self.events.iter().map(|e| e.name.clone()).collect();
+        spec::events(&names, &self.specs()?)
     }
 }
 

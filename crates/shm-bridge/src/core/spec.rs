@@ -90,6 +90,27 @@ pub enum SpecError {
         /// The file both would use.
         file: String,
     },
+    /// An event name breaks the naming rules.
+    #[error("--event {name:?}: {reason}")]
+    BadEvent {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// An event would share its counter file with a mapping or another event.
+    #[error(
+        "--event {event:?} and {other:?} would share the file {file:?}; an event's name must \
+         be no mapping's or other event's of the same run"
+    )]
+    EventClash {
+        /// The event.
+        event: String,
+        /// The mapping or event it clashes with.
+        other: String,
+        /// The file both would use.
+        file: String,
+    },
     /// A link path that is not `DIR/FILE` of two plain names.
     #[error("link {link:?}: give a directory and a file name, such as SCS/SCSTelemetry")]
     BadLink {
@@ -167,6 +188,51 @@ fn dos_device(file: &str) -> Option<String> {
         }),
     };
     device.then(|| stem.to_owned())
+}
+
+/// A named event the game signals, forwarded by the bridge to a counter
+/// file in the tmpfs named after it (its [`ShMemName::base`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSpec {
+    /// The event's name.
+    pub name: ShMemName,
+}
+
+impl EventSpec {
+    /// The counter file's name in the tmpfs.
+    pub fn file_name(&self) -> &str {
+        self.name.base()
+    }
+}
+
+/// Parses `--event` values and checks them against the mappings of the
+/// same run: an event's file may be no mapping's, nor another event's.
+pub fn events(names: &[String], maps: &[MapSpec]) -> Result<Vec<EventSpec>, SpecError> {
+    let events = names
+        .iter()
+        .map(|n| {
+            parse_name(n)
+                .map(|name| EventSpec { name })
+                .map_err(|e| match e {
+                    SpecError::BadName { name, reason } => SpecError::BadEvent { name, reason },
+                    other => other,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut seen: HashMap<&str, &str> = maps
+        .iter()
+        .map(|m| (m.file_name(), m.name.as_str()))
+        .collect();
+    for event in &events {
+        if let Some(first) = seen.insert(event.file_name(), event.name.as_str()) {
+            return Err(SpecError::EventClash {
+                event: event.name.to_string(),
+                other: first.to_owned(),
+                file: event.file_name().to_owned(),
+            });
+        }
+    }
+    Ok(events)
 }
 
 /// Parses a link path: `DIR/FILE`, two plain names.
@@ -255,6 +321,25 @@ mod tests {
         assert_eq!(specs[1].size, Some(20));
         let no_sizes = from_flags(&strings(&["a"]), &[]).unwrap();
         assert_eq!(no_sizes[0].size, None);
+    }
+
+    #[test]
+    fn events_are_checked_against_the_runs_mappings() {
+        let maps = from_flags(&strings(&["Local\\LMU_Data"]), &strings(&["8"])).unwrap();
+        let ok = events(&strings(&["LMU_Data_Event"]), &maps).unwrap();
+        assert_eq!(ok[0].file_name(), "LMU_Data_Event");
+        for (names, expected) in [
+            (vec!["LMU_Data"], "would share the file"),
+            (vec!["e", "Local\\e"], "would share the file"),
+            (vec![""], "--event \"\""),
+            (vec!["a/b"], "--event \"a/b\""),
+            (vec![".."], "--event \"..\""),
+        ] {
+            let err = events(&strings(&names), &maps).unwrap_err().to_string();
+            assert!(err.contains(expected), "{names:?}: {err}");
+        }
+        let long = "x".repeat(300);
+        assert!(events(&[long], &maps).is_err());
     }
 
     #[test]
