@@ -67,6 +67,7 @@ impl ShMemId {
         }
     }
 
+    #[cfg_attr(no_backend, allow(dead_code))]
     pub(crate) fn wrong_backend(&self, expected: &'static str) -> ShMemError {
         ShMemError::WrongBackend {
             id: self.to_string(),

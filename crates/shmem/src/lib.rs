@@ -74,6 +74,8 @@ mod rc;
 pub mod service;
 #[cfg(unix)]
 mod unix;
+#[cfg(no_backend)]
+mod unsupported;
 #[cfg(windows)]
 pub mod windows;
 
@@ -86,12 +88,14 @@ pub use id::{ShMemDescription, ShMemId};
 pub use name::{MAX_NAME_LEN, Namespace, ShMemName};
 pub use options::{HugePages, MapOptions};
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub use unix::memfd::{MemfdShMem, MemfdShMemProvider};
-#[cfg(all(unix, not(target_os = "android")))]
+#[cfg(named_unix)]
 pub use unix::posix::{DEFAULT_MODE, PosixShMem, PosixShMemProvider};
-#[cfg(all(unix, not(target_os = "android")))]
+#[cfg(named_unix)]
 pub use unix::sysv::{SysvShMem, SysvShMemProvider};
+#[cfg(no_backend)]
+pub use unsupported::{UnsupportedShMem, UnsupportedShMemProvider};
 #[cfg(windows)]
 pub use windows::{WinShMem, WinShMemProvider};
 #[cfg(unix)]
@@ -113,6 +117,8 @@ pub mod fuzzing {
     }
 }
 
+// The one place that picks each OS's recommended backend.
+
 /// The recommended provider of this OS.
 #[cfg(target_os = "linux")]
 pub type StdShMemProvider = MemfdShMemProvider;
@@ -120,14 +126,15 @@ pub type StdShMemProvider = MemfdShMemProvider;
 #[cfg(windows)]
 pub type StdShMemProvider = WinShMemProvider;
 /// The recommended provider of this OS.
-#[cfg(any(target_os = "android", target_vendor = "apple"))]
+#[cfg(any(target_os = "android", apple))]
 pub type StdShMemProvider = RcShMemProvider<ServedShMemProvider>;
 /// The recommended provider of this OS.
-#[cfg(all(
-    unix,
-    not(any(target_os = "linux", target_os = "android", target_vendor = "apple"))
-))]
+#[cfg(all(named_unix, not(any(target_os = "linux", apple))))]
 pub type StdShMemProvider = PosixShMemProvider;
+/// The recommended provider of this target: none works here, and every
+/// call answers [`ShMemError::Unsupported`].
+#[cfg(no_backend)]
+pub type StdShMemProvider = UnsupportedShMemProvider;
 
 /// The served provider, wrapped for forking, as LibAFL's
 /// `StdServedShMemProvider`: what [`StdShMemProvider`] is on macOS and
@@ -140,7 +147,7 @@ pub type StdShMem = <StdShMemProvider as ShMemProvider>::ShMem;
 
 /// A segment that unrelated programs open by a name they agree on: a POSIX
 /// object (a file in `/dev/shm` on Linux) or a named Windows file mapping.
-#[cfg(all(unix, not(target_os = "android")))]
+#[cfg(named_unix)]
 pub type NamedShMem = PosixShMem;
 /// A segment that unrelated programs open by a name they agree on: a POSIX
 /// object (a file in `/dev/shm` on Linux) or a named Windows file mapping.
@@ -230,6 +237,7 @@ pub trait ShMemProvider: Clone + Debug + Sized {
 }
 
 /// `Deref`/`DerefMut` to [`ShBytes`] for a segment type with a `map` field.
+#[cfg(not(no_backend))]
 macro_rules! segment_impls {
     ($t:ty) => {
         impl ::std::ops::Deref for $t {
@@ -245,4 +253,5 @@ macro_rules! segment_impls {
         }
     };
 }
+#[cfg(not(no_backend))]
 pub(crate) use segment_impls;

@@ -308,7 +308,7 @@ mod unix {
         text.parse().map_err(|e| format!("{text:?}: {e}"))
     }
 
-    fn s(e: impl std::fmt::Display) -> String {
-        e.to_string()
+    fn s(e: impl std::error::Error) -> String {
+        shm_tests::chain(&e)
     }
 }

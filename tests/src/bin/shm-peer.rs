@@ -170,6 +170,6 @@ fn parse_size(text: &str) -> Result<usize, String> {
     text.parse().map_err(|e| format!("size {text:?}: {e}"))
 }
 
-fn s(e: impl std::fmt::Display) -> String {
-    e.to_string()
+fn s(e: impl std::error::Error) -> String {
+    shm_tests::chain(&e)
 }

@@ -185,7 +185,7 @@ impl ServiceName {
 
 impl fmt::Display for ServiceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if cfg!(any(target_os = "linux", target_os = "android")) && !self.0.starts_with('/') {
+        if cfg!(linux_like) && !self.0.starts_with('/') {
             write!(f, "@{}", self.0)
         } else {
             f.write_str(&self.0)
@@ -277,7 +277,7 @@ impl ShMemService {
         static IMPLICIT: Mutex<Vec<ShMemService>> = Mutex::new(Vec::new());
         let mut running = IMPLICIT.lock().unwrap_or_else(PoisonError::into_inner);
         let service = Self::start(name)?;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(linux_like))]
         remove_at_exit(service.socket_file.clone());
         running.push(service);
         Ok(())
@@ -331,7 +331,7 @@ fn new_tag() -> u64 {
 
 /// Socket files of implicitly started services are removed when the
 /// process exits normally; after a crash the next service replaces them.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 fn remove_at_exit(file: Option<socket::SocketFile>) {
     static FILES: Mutex<Vec<(u32, socket::SocketFile)>> = Mutex::new(Vec::new());
     static REGISTER: std::sync::Once = std::sync::Once::new();

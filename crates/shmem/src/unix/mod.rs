@@ -10,15 +10,15 @@ use crate::error::{Result, ShMemError};
 use crate::options::{HugePages, MapOptions};
 
 pub(crate) mod anon;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 #[cfg_attr(not(target_os = "android"), allow(dead_code))]
 pub(crate) mod ashmem;
 pub(crate) mod fork;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub mod memfd;
-#[cfg(not(target_os = "android"))]
+#[cfg(named_unix)]
 pub mod posix;
-#[cfg(not(target_os = "android"))]
+#[cfg(named_unix)]
 pub mod sysv;
 
 /// How a mapping is given back to the kernel.
@@ -27,7 +27,7 @@ pub(crate) enum Release {
     /// `munmap`, for `mmap`ed files and memfds.
     Munmap,
     /// `shmdt`, for SysV attachments.
-    #[cfg_attr(target_os = "android", allow(dead_code))]
+    #[cfg_attr(not(named_unix), allow(dead_code))]
     Shmdt,
 }
 
@@ -102,7 +102,7 @@ impl Mapping {
         segment: &dyn std::fmt::Display,
     ) -> Result<()> {
         if options.huge_pages() == HugePages::Transparent {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             // SAFETY: advice on our own mapping; it changes no byte. A kernel
             // without transparent huge pages refuses it, which is no error: the
             // option is a hint.
@@ -125,7 +125,7 @@ impl Mapping {
     /// # Safety
     /// `ptr` must be a live attachment of `len` bytes, readable and writable,
     /// that `release` gives back, and nothing else may release it.
-    #[cfg_attr(target_os = "android", allow(dead_code))]
+    #[cfg_attr(not(named_unix), allow(dead_code))]
     pub(crate) unsafe fn from_raw(ptr: NonNull<u8>, len: usize, release: Release) -> Self {
         Mapping {
             ptr,
@@ -156,7 +156,7 @@ impl Drop for Mapping {
                 let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };
             }
             Release::Shmdt => {
-                #[cfg(not(target_os = "android"))]
+                #[cfg(named_unix)]
                 // SAFETY: `ptr` is our own attachment, not borrowed beyond `self`.
                 unsafe {
                     libc::shmdt(self.ptr.as_ptr().cast());
@@ -189,7 +189,7 @@ pub(crate) fn base_page() -> usize {
 pub(crate) fn object_page(fd: impl AsFd, stat: &rustix::fs::Stat) -> usize {
     let base = base_page();
     let block = usize::try_from(stat.st_blksize).unwrap_or(0);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     if block > base && block.is_power_of_two() {
         /// `HUGETLBFS_MAGIC` of `<linux/magic.h>`.
         const HUGETLBFS_MAGIC: u64 = 0x9584_58f6;
@@ -200,7 +200,7 @@ pub(crate) fn object_page(fd: impl AsFd, stat: &rustix::fs::Stat) -> usize {
             return block;
         }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     let _ = (fd, block);
     base
 }
@@ -213,7 +213,7 @@ pub(crate) fn object_page(fd: impl AsFd, stat: &rustix::fs::Stat) -> usize {
 /// nothing, races with no other writer, and faults the page in writable.
 fn prefault(bytes: &ShBytes, segment: &dyn std::fmt::Display) -> Result<()> {
     let page = base_page();
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     {
         // SAFETY: populating changes no byte; the range is our mapping, rounded
         // up to its last page, which the mapping covers.
@@ -238,7 +238,7 @@ fn prefault(bytes: &ShBytes, segment: &dyn std::fmt::Display) -> Result<()> {
             }
         }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     let _ = segment;
     for offset in (0..bytes.len()).step_by(page) {
         bytes

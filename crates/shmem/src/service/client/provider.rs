@@ -1,0 +1,185 @@
+//! The served provider, [`ServedShMemProvider`], and its segments.
+
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+#[cfg(doc)]
+use super::super::ShMemService;
+use super::super::wire::Request;
+use super::super::{ServiceName, ServiceStats};
+use super::connection::{Connection, Link};
+use crate::error::{Result, ShMemError, check_size};
+use crate::id::ShMemId;
+use crate::unix::{Mapping, base_page, fork};
+use crate::{ShMem, ShMemProvider};
+
+/// Maps a served object: anonymous memory of base pages, mapped plainly.
+pub(super) fn map_served(fd: impl AsFd, size: usize, id: &ShMemId) -> Result<Mapping> {
+    Mapping::map_fd(fd, size, base_page(), &crate::MapOptions::new(), id)
+}
+
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Creates segments in a [`ShMemService`] and reopens them by id through it.
+///
+/// The service creates each segment (a memfd on Linux, ashmem on Android,
+/// an anonymous POSIX object elsewhere) and passes its descriptor over a
+/// Unix socket; this provider maps it. A create is one round trip; a
+/// release is one message the service does not answer. When the service
+/// runs in this very process, the provider skips the socket and updates
+/// the service's books directly: then a create costs what the system calls
+/// for the segment cost. Clones share one connection, and each segment
+/// holds it too: the connection, and with it the references, lives while
+/// any of them does.
+///
+/// [`ShMemProvider::new`] connects to the service named by the
+/// `SHMEM_SERVICE` environment variable, or this user's default one, and
+/// starts it in a thread of this process if none runs.
+#[derive(Clone, Debug)]
+pub struct ServedShMemProvider {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl ServedShMemProvider {
+    /// Connects to the service `name`; fails if none runs there.
+    pub fn connect(name: &ServiceName) -> Result<Self> {
+        Ok(ServedShMemProvider {
+            conn: Arc::new(Mutex::new(Connection::open(name, false)?)),
+        })
+    }
+
+    /// Connects to the service `name`, starting it in a thread of this
+    /// process if none runs (it then lives as long as this process).
+    pub fn connect_or_start(name: &ServiceName) -> Result<Self> {
+        Ok(ServedShMemProvider {
+            conn: Arc::new(Mutex::new(Connection::open(name, true)?)),
+        })
+    }
+
+    /// The name of the service this provider talks to.
+    pub fn service_name(&self) -> ServiceName {
+        lock(&self.conn).name.clone()
+    }
+
+    /// Whether this provider reaches its service directly, the service
+    /// running in this process, rather than through its socket.
+    pub fn is_local(&self) -> bool {
+        matches!(lock(&self.conn).link, Link::Local(_))
+    }
+
+    /// The service's counters, as it reports them now.
+    pub fn service_stats(&mut self) -> Result<ServiceStats> {
+        lock(&self.conn).stats()
+    }
+}
+
+impl ShMemProvider for ServedShMemProvider {
+    type ShMem = ServedShMem;
+
+    fn new() -> Result<Self> {
+        Self::connect_or_start(&ServiceName::from_env()?)
+    }
+
+    fn new_shmem(&mut self, size: usize) -> Result<ServedShMem> {
+        let size = check_size(size)?;
+        let mut conn = lock(&self.conn);
+        conn.ready()?;
+        conn.segment(&self.conn, Request::Create { size: size as u64 }, size)
+    }
+
+    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<ServedShMem> {
+        let ShMemId::Served { service, key } = id else {
+            return Err(id.wrong_backend("served"));
+        };
+        let size = check_size(size)?;
+        let mut conn = lock(&self.conn);
+        conn.ready()?;
+        if service != conn.service {
+            return Err(ShMemError::NotFound {
+                segment: format!(
+                    "{id} (service {} is another instance, {:016x}: the one that held it has ended)",
+                    conn.name, conn.service
+                ),
+            });
+        }
+        conn.segment(
+            &self.conn,
+            Request::Open {
+                key,
+                size: size as u64,
+            },
+            size,
+        )
+    }
+
+    /// Asks the service to set this process's references aside for the
+    /// child about to be forked. Call it right before `fork`.
+    fn pre_fork(&mut self) -> Result<()> {
+        lock(&self.conn).pre_fork()
+    }
+
+    /// In the child: connects anew and takes over the references set aside
+    /// by [`pre_fork`](ShMemProvider::pre_fork). A child that skips this
+    /// does it on its first use of the provider or a segment, but without
+    /// `pre_fork` in the parent it can only re-register the segments the
+    /// service still has.
+    fn post_fork(&mut self, is_child: bool) -> Result<()> {
+        let mut conn = lock(&self.conn);
+        if is_child {
+            if conn.generation != fork::generation() {
+                conn.after_fork_in_child()?;
+            }
+        } else {
+            conn.fork_token = None;
+        }
+        Ok(())
+    }
+}
+
+/// A segment a [`ShMemService`] holds, mapped in this process.
+///
+/// Dropping it unmaps it and gives its reference back to the service, in
+/// one message that needs no answer; the service frees the segment when
+/// no reference is left anywhere.
+#[derive(Debug)]
+pub struct ServedShMem {
+    map: Mapping,
+    id: ShMemId,
+    key: u64,
+    service: u64,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl ServedShMem {
+    pub(super) fn new(
+        map: Mapping,
+        id: ShMemId,
+        key: u64,
+        service: u64,
+        conn: &Arc<Mutex<Connection>>,
+    ) -> Self {
+        ServedShMem {
+            map,
+            id,
+            key,
+            service,
+            conn: Arc::clone(conn),
+        }
+    }
+}
+
+crate::segment_impls!(ServedShMem);
+
+impl ShMem for ServedShMem {
+    fn id(&self) -> ShMemId {
+        self.id.clone()
+    }
+}
+
+impl Drop for ServedShMem {
+    fn drop(&mut self) {
+        lock(&self.conn).release(self.service, self.key);
+    }
+}
