@@ -240,13 +240,14 @@ mod standin {
     fn counter(o: &Options) -> Result<(), String> {
         let page = game_mapping(&o.map, o.size)?;
         let atomic64 = |at| {
-            page.atomic::<AtomicU64>(at)
-                .map_err(|e| format!("{}: {e}", o.map))
+            // SAFETY: each word of the counter page is only ever reached as a
+            // view of its own size, never copied over.
+            unsafe { page.atomic::<AtomicU64>(at) }.map_err(|e| format!("{}: {e}", o.map))
         };
         let (counter, request, echo) = (atomic64(COUNTER)?, atomic64(REQUEST)?, atomic64(ECHO)?);
-        let quit = page
-            .atomic::<AtomicU32>(QUIT)
-            .map_err(|e| format!("{}: {e}", o.map))?;
+        // SAFETY: as for the counters: the flag is only ever reached as a u32.
+        let quit = unsafe { page.atomic::<AtomicU32>(QUIT) };
+        let quit = quit.map_err(|e| format!("{}: {e}", o.map))?;
         let start = Instant::now();
         let mut last_request = request.load(Ordering::Acquire);
         loop {
@@ -280,8 +281,8 @@ mod standin {
     fn pingpong(o: &Options) -> Result<(), String> {
         let page = game_mapping(&o.map, o.size)?;
         let atomic64 = |at| {
-            page.atomic::<AtomicU64>(at)
-                .map_err(|e| format!("{}: {e}", o.map))
+            // SAFETY: the two words are only ever reached as u64 views.
+            unsafe { page.atomic::<AtomicU64>(at) }.map_err(|e| format!("{}: {e}", o.map))
         };
         let (ping, pong) = (atomic64(PING)?, atomic64(PONG)?);
         println!("echoing");
@@ -330,8 +331,9 @@ mod standin {
         fn publish(&self) -> Result<(), String> {
             self.view[4..].copy_from_slice(&self.buf[4..]);
             let id = i32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes"));
-            self.view
-                .atomic::<AtomicI32>(0)
+            // SAFETY: the copy above ended before this store, on this thread,
+            // and covered bytes 4.. only: nothing of another size overlaps it.
+            unsafe { self.view.atomic::<AtomicI32>(0) }
                 .map_err(|e| format!("{}: {e}", self.name))?
                 .store(id, Ordering::Release);
             Ok(())

@@ -433,8 +433,10 @@ struct Copy {
 /// read before and after them) agree, at most [`TRIES`] times.
 fn stable_copy(bytes: &ShBytes, packet_id: bool) -> Copy {
     // The mapping starts on a page boundary, so the id at 0 is aligned.
+    // SAFETY: this process only reads the page (the id through this view,
+    // everything through copies that read): reads of different sizes may overlap.
     let id = packet_id
-        .then(|| bytes.atomic::<AtomicI32>(0).ok())
+        .then(|| unsafe { bytes.atomic::<AtomicI32>(0) }.ok())
         .flatten();
     stable_copy_with(
         bytes.len(),

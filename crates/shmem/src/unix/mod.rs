@@ -241,8 +241,9 @@ fn prefault(bytes: &ShBytes, segment: &dyn std::fmt::Display) -> Result<()> {
     #[cfg(not(linux_like))]
     let _ = segment;
     for offset in (0..bytes.len()).step_by(page) {
-        bytes
-            .atomic::<std::sync::atomic::AtomicU8>(offset)
+        // SAFETY: the mapping is being made: nothing else in this process
+        // reaches it yet, so no access of another size can overlap.
+        unsafe { bytes.atomic::<std::sync::atomic::AtomicU8>(offset) }
             .expect("a byte in bounds is always aligned")
             .fetch_or(0, std::sync::atomic::Ordering::Relaxed);
     }
