@@ -6,15 +6,22 @@
 //! allows to the same user (ptrace read access); the inode in the id makes
 //! sure a recycled descriptor number is not mistaken for the segment.
 //!
+//! Every process of the user that can open the segment could also resize
+//! it (`ftruncate` through `/proc/PID/fd/N`), and a segment shrunk under its
+//! holders kills them with SIGBUS on their next access. So the creator
+//! seals it (`F_SEAL_SHRINK`, `F_SEAL_GROW`, then `F_SEAL_SEAL`): its size
+//! is fixed for its whole life, for everyone, and a shrink fails with
+//! `EPERM`.
+//!
 //! Creating one costs what the bare system calls cost (`memfd_create`,
-//! `ftruncate`, `mmap`): the pid and inode the id carries are read when the
-//! id is first asked for, not before.
+//! `ftruncate`, `fcntl(F_ADD_SEALS)`, `mmap`): the pid and inode the id
+//! carries are read when the id is first asked for, not before.
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 
-use rustix::fs::{MemfdFlags, Mode, OFlags};
+use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
 
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
@@ -64,9 +71,9 @@ impl MemfdShMem {
         let size = check_size(size)?;
         let hugetlb = options.huge_pages() == HugePages::Hugetlb;
         let flags = if hugetlb {
-            MemfdFlags::CLOEXEC | MemfdFlags::HUGETLB
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING | MemfdFlags::HUGETLB
         } else {
-            MemfdFlags::CLOEXEC
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING
         };
         let fd = rustix::fs::memfd_create(c"shmem", flags).map_err(|e| {
             if hugetlb && e == rustix::io::Errno::INVAL {
@@ -87,6 +94,14 @@ impl MemfdShMem {
         };
         rustix::fs::ftruncate(&fd, size.next_multiple_of(page) as u64)
             .map_err(|e| ShMemError::os("ftruncate", "memfd", e.into()))?;
+        let sealed =
+            rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL);
+        // Hugetlbfs files take seals from Linux 4.16 on; before, they go unsealed.
+        if let Err(e) = sealed
+            && !hugetlb
+        {
+            return Err(ShMemError::os("fcntl(F_ADD_SEALS)", "memfd", e.into()));
+        }
         let map = Mapping::map_fd(&fd, size, page, options, &"memfd")?;
         Ok(MemfdShMem {
             map,

@@ -29,7 +29,7 @@ use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::name::ShMemName;
 use crate::options::{HugePages, MapOptions};
-use crate::unix::{Mapping, base_page, check_fits, fd_stat, object_page};
+use crate::unix::{Mapping, base_page, check_fits, fd_stat, fork, object_page};
 use crate::{ShMem, ShMemProvider};
 
 /// Where a named object lives.
@@ -55,13 +55,16 @@ pub struct PosixShMem {
 }
 
 /// A segment's name and where it lives; removes the name on drop where
-/// this segment made it.
+/// this segment made it, in the process that made it.
 #[derive(Debug)]
 struct Object {
     name: ShMemName,
     location: Location,
     /// What to remove on drop, if anything.
     remove_on_drop: Option<Removal>,
+    /// Forks counted when the object was made ([`fork::generation`]): a
+    /// forked child has another count, and leaves its parent's name alone.
+    generation: u64,
 }
 
 /// What a creator removes on drop.
@@ -164,14 +167,24 @@ impl PosixShMem {
         &self.object.name
     }
 
-    /// Whether this value created the object and will remove it on drop.
+    /// Whether this value created the object and will remove it on drop
+    /// (never in a forked child: the name is its parent's).
     pub fn is_owner(&self) -> bool {
-        self.object.remove_on_drop.is_some()
+        self.object.remove_on_drop.is_some() && self.object.generation == fork::generation()
     }
 
     /// Leaves the object in place when this value drops, for others to open later.
     pub fn keep(&mut self) {
         self.object.remove_on_drop = None;
+    }
+
+    /// [`keep`](Self::keep), by value, as LibAFL's `persist` reads: the
+    /// object outlives this value and this process, until someone removes
+    /// it (`shm_unlink`, `rm /dev/shm/NAME`).
+    #[must_use]
+    pub fn persist(mut self) -> Self {
+        self.keep();
+        self
     }
 
     /// The file this segment lives in, where it is a file.
@@ -223,11 +236,15 @@ impl PosixShMem {
                     name,
                     location,
                     remove_on_drop: Some(removal),
+                    generation: fork::generation(),
                 },
             }),
             Err(e) => {
-                // Leave nothing behind: the name is ours, we just made it.
-                let _ = unlink_object(&location, &name);
+                // Leave nothing behind, but only what we made: the name may
+                // already point at another program's object.
+                if let Ok(created) = identity(&fd) {
+                    remove_if_created(&location, &name, created);
+                }
                 Err(e)
             }
         }
@@ -288,6 +305,7 @@ impl PosixShMem {
                 name,
                 location,
                 remove_on_drop: None,
+                generation: 0,
             },
         })
     }
@@ -295,6 +313,10 @@ impl PosixShMem {
 
 impl Drop for Object {
     fn drop(&mut self) {
+        if self.remove_on_drop.is_some() && self.generation != fork::generation() {
+            // A forked child's copy: the name is its parent's to remove.
+            return;
+        }
         match self.remove_on_drop {
             Some(Removal::IfUnchanged(dev, ino)) => {
                 remove_if_created(&self.location, &self.name, (dev, ino));
@@ -342,9 +364,16 @@ fn stat_identity(st: &rustix::fs::Stat) -> (u64, u64) {
     (st.st_dev as u64, st.st_ino as u64)
 }
 
-/// Removes the name if it points at the object of identity `created`:
-/// where the object is a file (Linux, directories) one `lstat` tells, never
-/// following a symlink; elsewhere an `shm_open` and `fstat`.
+/// Removes the name if it points at the object of identity `created`.
+///
+/// Where the object is a file (Linux, directories), the name is first
+/// moved aside to a name only this process uses (`renameat2` with
+/// `RENAME_NOREPLACE`, atomic), and what was moved is looked at there:
+/// ours is removed, another program's is put back. Checking first and
+/// removing after would leave a moment in which another program could
+/// replace our object and lose its own. Elsewhere (the `shm_open`
+/// namespace of macOS and the BSDs, which has no rename) it is an
+/// `shm_open` and `fstat`, then the removal: there that moment remains.
 fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64)) {
     let dir = match location {
         Location::Dir(dir) => dir.as_path(),
@@ -362,11 +391,48 @@ fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64))
         }
     };
     with_file_path(dir, name.base(), |path| {
+        #[cfg(linux_like)]
+        if let Some(done) = remove_by_moving_aside(dir, path, created) {
+            return done;
+        }
         let now = rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
         if now.is_ok_and(|st| stat_identity(&st) == created) {
             let _ = rustix::fs::unlink(path);
         }
     });
+}
+
+/// The rename-aside removal of [`remove_if_created`]; `None` where the
+/// file system cannot rename without replacing (then the caller checks
+/// and removes).
+#[cfg(linux_like)]
+fn remove_by_moving_aside(dir: &Path, path: &Path, created: (u64, u64)) -> Option<()> {
+    use rustix::fs::{CWD, RenameFlags};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static ASIDE: AtomicU64 = AtomicU64::new(0);
+    let aside = dir.join(format!(
+        ".shmem-drop-{}-{}",
+        std::process::id(),
+        ASIDE.fetch_add(1, Ordering::Relaxed)
+    ));
+    match rustix::fs::renameat_with(CWD, path, CWD, &aside, RenameFlags::NOREPLACE) {
+        Ok(()) => {}
+        // Gone already, or not ours to move (another user's, in a sticky directory).
+        Err(rustix::io::Errno::NOENT | rustix::io::Errno::PERM | rustix::io::Errno::ACCESS) => {
+            return Some(());
+        }
+        Err(_) => return None,
+    }
+    let moved = rustix::fs::statat(CWD, &aside, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+    if moved.is_ok_and(|st| stat_identity(&st) == created)
+        || rustix::fs::renameat_with(CWD, &aside, CWD, path, RenameFlags::NOREPLACE).is_err()
+    {
+        // Ours; or theirs, whose name someone took anew in the microseconds
+        // it was aside: theirs is unreachable by name either way, and a name
+        // left aside would hold its memory until reboot.
+        let _ = rustix::fs::unlink(&aside);
+    }
+    Some(())
 }
 
 /// Where Linux keeps POSIX shared memory objects (as glibc's `shm_open`

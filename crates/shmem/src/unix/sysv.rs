@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::options::{HugePages, MapOptions};
-use crate::unix::{Mapping, Release, check_fits};
+use crate::unix::{Mapping, Release, check_fits, fork};
 use crate::{ShMem, ShMemProvider};
 
 /// Creates and reopens [`SysvShMem`] segments.
@@ -40,6 +40,9 @@ pub struct SysvShMem {
     shmid: i32,
     /// Remove on drop (where the removal is not done at creation).
     owner: bool,
+    /// Forks counted when it was created: a forked child, which counts
+    /// another, never removes its parent's segment.
+    generation: u64,
 }
 
 /// Whether marked segments can still be attached, so creation can mark at once.
@@ -81,6 +84,7 @@ impl SysvShMem {
             map: attached?,
             shmid,
             owner: !MARK_AT_CREATION,
+            generation: fork::generation(),
         })
     }
 
@@ -94,20 +98,56 @@ impl SysvShMem {
     /// choice: [`HugePages::Hugetlb`] has no effect here).
     pub fn open_with(shmid: i32, size: usize, options: &MapOptions) -> Result<Self> {
         let size = check_size(size)?;
-        // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
-        let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: IPC_STAT writes one `shmid_ds` into `ds`, which we own.
-        if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } < 0 {
+        // Attached first, asked after: while attached, the id cannot be
+        // removed and given to another segment, so the size read is that of
+        // the segment we hold.
+        let (ptr, actual) = attach_whole(shmid)?;
+        if let Err(e) = check_fits(actual as u64, size, &shmid) {
+            // SAFETY: our own attachment, not yet handed to anything.
+            unsafe { libc::shmdt(ptr.as_ptr().cast()) };
+            return Err(e);
+        }
+        // SAFETY: a fresh attachment of `actual >= size` bytes, released only
+        // by this `Mapping`.
+        let map = unsafe { Mapping::from_raw(ptr, size, Release::Shmdt) };
+        map.apply(options, &shmid)?;
+        Ok(SysvShMem {
+            map,
+            shmid,
+            owner: false,
+            generation: 0,
+        })
+    }
+
+    /// Attaches all of the segment `shmid`, whatever its size: for ids
+    /// passed without one, as AFL passes `__AFL_SHM_ID`.
+    pub fn open_whole(shmid: i32) -> Result<Self> {
+        let (ptr, actual) = attach_whole(shmid)?;
+        // SAFETY: a fresh attachment of `actual` bytes, released only by this
+        // `Mapping` (a SysV segment is never empty).
+        let map = unsafe { Mapping::from_raw(ptr, actual, Release::Shmdt) };
+        Ok(SysvShMem {
+            map,
+            shmid,
+            owner: false,
+            generation: 0,
+        })
+    }
+
+    /// Attaches the segment of the IPC key `key` (`shmget(key, 0, 0)`),
+    /// checking it holds at least `size` bytes: for programs that agree on
+    /// a key rather than pass an id.
+    pub fn open_key(key: i32, size: usize) -> Result<Self> {
+        // SAFETY: plain system call, no memory passed.
+        let shmid = unsafe { libc::shmget(key as libc::key_t, 0, 0) };
+        if shmid < 0 {
             return Err(ShMemError::os(
-                "shmctl(IPC_STAT)",
-                shmid.to_string(),
+                "shmget",
+                format!("sysv key {key:#x}"),
                 last_error(),
             ));
         }
-        check_fits(ds.shm_segsz as u64, size, &shmid)?;
-        // SAFETY: the segment holds at least `size` bytes (checked above), and
-        // a SysV segment never shrinks.
-        unsafe { Self::open_unchecked_with(shmid, size, options) }
+        Self::open(shmid, size)
     }
 
     /// Attaches the segment `shmid` without asking the kernel its size, as
@@ -141,8 +181,37 @@ impl SysvShMem {
             map,
             shmid,
             owner: false,
+            generation: 0,
         })
     }
+
+    /// Whether this value created the segment and removes it on drop
+    /// (only where segments are not marked for removal at creation, that
+    /// is not on Linux, and never in a forked child).
+    pub fn is_owner(&self) -> bool {
+        self.owner && self.generation == fork::generation()
+    }
+}
+
+/// Attaches all of `shmid`; returns the address and the segment's size,
+/// asked of the kernel once attached.
+fn attach_whole(shmid: i32) -> Result<(NonNull<u8>, usize)> {
+    // SAFETY: attaching at an address the kernel picks aliases no Rust object.
+    let ptr = unsafe { libc::shmat(shmid, std::ptr::null(), 0) };
+    if ptr as isize == -1 {
+        return Err(ShMemError::os("shmat", shmid.to_string(), last_error()));
+    }
+    let ptr = NonNull::new(ptr.cast::<u8>()).expect("shmat returns -1, not null, on failure");
+    // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: IPC_STAT writes one `shmid_ds` into `ds`, which we own.
+    if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } < 0 {
+        let error = last_error();
+        // SAFETY: our own attachment, not handed to anything.
+        unsafe { libc::shmdt(ptr.as_ptr().cast()) };
+        return Err(ShMemError::os("shmctl(IPC_STAT)", shmid.to_string(), error));
+    }
+    Ok((ptr, ds.shm_segsz as usize))
 }
 
 /// `SHM_HUGETLB`, where the system has it.
@@ -183,7 +252,7 @@ fn last_error() -> std::io::Error {
 
 impl Drop for SysvShMem {
     fn drop(&mut self) {
-        if self.owner {
+        if self.is_owner() {
             remove(self.shmid);
         }
     }

@@ -10,6 +10,7 @@ use super::super::socket::{self, Address, ConnectError};
 use super::super::wire::{self, Refusal, Reply, Request};
 use super::super::{ServiceName, ServiceStats, ShMemService};
 use super::provider::{ServedShMem, map_served};
+use super::shared::SharedConnection;
 use super::transport::{self, REPLY_TIMEOUT, TransportError};
 use crate::error::{Result, ShMemError};
 use crate::id::ShMemId;
@@ -252,7 +253,7 @@ impl Connection {
     /// Asks for a segment (create or open) and maps `size` bytes of it.
     pub(super) fn segment(
         &mut self,
-        this: &Arc<Mutex<Connection>>,
+        this: &Arc<SharedConnection>,
         request: Request,
         size: usize,
     ) -> Result<ServedShMem> {

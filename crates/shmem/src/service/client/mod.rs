@@ -4,11 +4,12 @@
 //! ([`transport`]), or, when the service runs in this very process,
 //! directly: the same bookkeeping under a lock, with no message and no
 //! thread switch ([`connection`]). [`fork`] carries its references into a
-//! forked child.
+//! forked child; [`shared`] is the lock a child cannot hang on.
 
 mod connection;
 mod fork;
 mod provider;
+mod shared;
 mod transport;
 
 pub use provider::{ServedShMem, ServedShMemProvider};

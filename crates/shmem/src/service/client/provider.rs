@@ -1,13 +1,14 @@
 //! The served provider, [`ServedShMemProvider`], and its segments.
 
 use std::os::fd::AsFd;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 #[cfg(doc)]
 use super::super::ShMemService;
 use super::super::wire::Request;
 use super::super::{ServiceName, ServiceStats};
 use super::connection::{Connection, Link};
+use super::shared::SharedConnection;
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::unix::{Mapping, base_page, fork};
@@ -16,10 +17,6 @@ use crate::{ShMem, ShMemProvider};
 /// Maps a served object: anonymous memory of base pages, mapped plainly.
 pub(super) fn map_served(fd: impl AsFd, size: usize, id: &ShMemId) -> Result<Mapping> {
     Mapping::map_fd(fd, size, base_page(), &crate::MapOptions::new(), id)
-}
-
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Creates segments in a [`ShMemService`] and reopens them by id through it.
@@ -39,14 +36,16 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 /// starts it in a thread of this process if none runs.
 #[derive(Clone, Debug)]
 pub struct ServedShMemProvider {
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<SharedConnection>,
+    name: ServiceName,
 }
 
 impl ServedShMemProvider {
     /// Connects to the service `name`; fails if none runs there.
     pub fn connect(name: &ServiceName) -> Result<Self> {
         Ok(ServedShMemProvider {
-            conn: Arc::new(Mutex::new(Connection::open(name, false)?)),
+            conn: Arc::new(SharedConnection::new(Connection::open(name, false)?)),
+            name: name.clone(),
         })
     }
 
@@ -54,24 +53,27 @@ impl ServedShMemProvider {
     /// process if none runs (it then lives as long as this process).
     pub fn connect_or_start(name: &ServiceName) -> Result<Self> {
         Ok(ServedShMemProvider {
-            conn: Arc::new(Mutex::new(Connection::open(name, true)?)),
+            conn: Arc::new(SharedConnection::new(Connection::open(name, true)?)),
+            name: name.clone(),
         })
     }
 
     /// The name of the service this provider talks to.
     pub fn service_name(&self) -> ServiceName {
-        lock(&self.conn).name.clone()
+        self.name.clone()
     }
 
     /// Whether this provider reaches its service directly, the service
     /// running in this process, rather than through its socket.
     pub fn is_local(&self) -> bool {
-        matches!(lock(&self.conn).link, Link::Local(_))
+        self.conn
+            .lock()
+            .is_ok_and(|conn| matches!(conn.link, Link::Local(_)))
     }
 
     /// The service's counters, as it reports them now.
     pub fn service_stats(&mut self) -> Result<ServiceStats> {
-        lock(&self.conn).stats()
+        self.conn.lock()?.stats()
     }
 }
 
@@ -84,7 +86,7 @@ impl ShMemProvider for ServedShMemProvider {
 
     fn new_shmem(&mut self, size: usize) -> Result<ServedShMem> {
         let size = check_size(size)?;
-        let mut conn = lock(&self.conn);
+        let mut conn = self.conn.lock()?;
         conn.ready()?;
         conn.segment(&self.conn, Request::Create { size: size as u64 }, size)
     }
@@ -94,7 +96,7 @@ impl ShMemProvider for ServedShMemProvider {
             return Err(id.wrong_backend("served"));
         };
         let size = check_size(size)?;
-        let mut conn = lock(&self.conn);
+        let mut conn = self.conn.lock()?;
         conn.ready()?;
         if service != conn.service {
             return Err(ShMemError::NotFound {
@@ -117,7 +119,7 @@ impl ShMemProvider for ServedShMemProvider {
     /// Asks the service to set this process's references aside for the
     /// child about to be forked. Call it right before `fork`.
     fn pre_fork(&mut self) -> Result<()> {
-        lock(&self.conn).pre_fork()
+        self.conn.lock()?.pre_fork()
     }
 
     /// In the child: connects anew and takes over the references set aside
@@ -126,7 +128,7 @@ impl ShMemProvider for ServedShMemProvider {
     /// `pre_fork` in the parent it can only re-register the segments the
     /// service still has.
     fn post_fork(&mut self, is_child: bool) -> Result<()> {
-        let mut conn = lock(&self.conn);
+        let mut conn = self.conn.lock()?;
         if is_child {
             if conn.generation != fork::generation() {
                 conn.after_fork_in_child()?;
@@ -149,7 +151,7 @@ pub struct ServedShMem {
     id: ShMemId,
     key: u64,
     service: u64,
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<SharedConnection>,
 }
 
 impl ServedShMem {
@@ -158,7 +160,7 @@ impl ServedShMem {
         id: ShMemId,
         key: u64,
         service: u64,
-        conn: &Arc<Mutex<Connection>>,
+        conn: &Arc<SharedConnection>,
     ) -> Self {
         ServedShMem {
             map,
@@ -180,6 +182,11 @@ impl ShMem for ServedShMem {
 
 impl Drop for ServedShMem {
     fn drop(&mut self) {
-        lock(&self.conn).release(self.service, self.key);
+        // A child whose parent's thread held the lock at fork cannot give
+        // the reference back; the service takes it when the parent's
+        // connection closes.
+        if let Ok(mut conn) = self.conn.lock() {
+            conn.release(self.service, self.key);
+        }
     }
 }
