@@ -145,7 +145,12 @@ backend_tests!(
     "sysv",
     "posix:nope".parse().unwrap()
 );
-backend_tests!(std_provider, StdShMemProvider, "std", ShMemId::SysV(1));
+backend_tests!(
+    std_provider,
+    StdShMemProvider,
+    "std",
+    ShMemId::Posix(shmem::ShMemName::new("x").unwrap())
+);
 backend_tests!(served, Served, "served", ShMemId::SysV(1));
 
 #[test]

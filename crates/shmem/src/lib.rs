@@ -67,9 +67,11 @@ mod bytes;
 mod error;
 mod id;
 mod name;
+mod nop;
 mod options;
 #[cfg(unix)]
 mod rc;
+mod readonly;
 #[cfg(unix)]
 pub mod service;
 #[cfg(unix)]
@@ -82,11 +84,15 @@ pub mod windows;
 use std::fmt::Debug;
 use std::ops::DerefMut;
 
+use bytemuck::NoUninit;
+
 pub use bytes::{AtomicView, ShBytes};
 pub use error::{Result, ShMemError};
-pub use id::{ShMemDescription, ShMemId};
+pub use id::{FixedShMemId, LIBAFL_ID_LEN, ShMemDescription, ShMemId};
 pub use name::{MAX_NAME_LEN, Namespace, ShMemName};
+pub use nop::{NopShMem, NopShMemProvider};
 pub use options::{HugePages, MapOptions};
+pub use readonly::{ReadBytes, ReadOnlyShMem};
 
 #[cfg(linux_like)]
 pub use unix::memfd::{MemfdShMem, MemfdShMemProvider};
@@ -121,7 +127,7 @@ pub mod fuzzing {
 
 /// The recommended provider of this OS.
 #[cfg(target_os = "linux")]
-pub type StdShMemProvider = MemfdShMemProvider;
+pub type StdShMemProvider = SysvShMemProvider;
 /// The recommended provider of this OS.
 #[cfg(windows)]
 pub type StdShMemProvider = WinShMemProvider;
@@ -135,6 +141,11 @@ pub type StdShMemProvider = PosixShMemProvider;
 /// call answers [`ShMemError::Unsupported`].
 #[cfg(no_backend)]
 pub type StdShMemProvider = UnsupportedShMemProvider;
+
+/// The segment service of this OS, as LibAFL's `StdShMemService`: on
+/// every Unix, the one [`ServedShMemProvider`] talks to.
+#[cfg(unix)]
+pub type StdShMemService = ShMemService;
 
 /// The served provider, wrapped for forking, as LibAFL's
 /// `StdServedShMemProvider`: what [`StdShMemProvider`] is on macOS and
@@ -205,6 +216,45 @@ pub trait ShMemProvider: Clone + Debug + Sized {
     /// Maps the first `size` bytes of the segment `id` names.
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<Self::ShMem>;
 
+    /// Maps all of the segment `id` names, whatever its size: for ids
+    /// passed without one, as AFL passes `__AFL_SHM_ID`. Backends that
+    /// cannot learn a segment's size from its id refuse with
+    /// [`ShMemError::Unsupported`].
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<Self::ShMem> {
+        Err(ShMemError::Unsupported {
+            what: "mapping a segment without being told its size",
+            backend: id.backend(),
+        })
+    }
+
+    /// Maps the first `size` bytes of the segment `id` names, read-only:
+    /// the result has no way to write, and the OS refuses writes to its
+    /// pages too. Backends that cannot map read-only refuse with
+    /// [`ShMemError::Unsupported`].
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<Self::ShMem>> {
+        let _ = size;
+        Err(ShMemError::Unsupported {
+            what: "read-only mappings",
+            backend: id.backend(),
+        })
+    }
+
+    /// A new segment holding `value`, as LibAFL's `new_on_shmem`: of
+    /// `size_of::<T>()` bytes, with `value` copied in at offset 0. Read it
+    /// back with [`ShBytes::read`]; `T` has no padding and no pointers
+    /// (`NoUninit`), so its bytes mean the same in every process.
+    fn new_on_shmem<T: NoUninit>(&mut self, value: T) -> Result<Self::ShMem> {
+        let shmem = self.uninit_on_shmem::<T>()?;
+        shmem.write(0, &value)?;
+        Ok(shmem)
+    }
+
+    /// A new segment of `size_of::<T>()` bytes, as LibAFL's
+    /// `uninit_on_shmem`; here it is zero-filled, as every new segment is.
+    fn uninit_on_shmem<T>(&mut self) -> Result<Self::ShMem> {
+        self.new_shmem(size_of::<T>())
+    }
+
     /// Maps the segment a description names.
     fn shmem_from_description(&mut self, description: ShMemDescription) -> Result<Self::ShMem> {
         self.shmem_from_id_and_size(description.id, description.size)
@@ -217,8 +267,23 @@ pub trait ShMemProvider: Clone + Debug + Sized {
 
     /// Maps the segment described by `env_name` and `env_name_SIZE`, as
     /// written by [`ShMem::write_to_env`] or [`ShMemDescription::env_vars`].
+    /// Without `env_name_SIZE` (AFL sets only `__AFL_SHM_ID`) it maps the
+    /// whole segment, where the backend can tell its size
+    /// ([`shmem_from_id`](Self::shmem_from_id)).
     fn existing_from_env(&mut self, env_name: &str) -> Result<Self::ShMem> {
-        self.shmem_from_description(ShMemDescription::from_env(env_name)?)
+        match id::from_env_maybe_sized(env_name)? {
+            (id, Some(size)) => self.shmem_from_id_and_size(id, size),
+            (id, None) => self.shmem_from_id(id).map_err(|e| match e {
+                ShMemError::Unsupported { backend, .. } => ShMemError::Env {
+                    var: format!("{env_name}_SIZE"),
+                    reason: format!(
+                        "is not set, and a {backend} segment cannot be mapped without its size; \
+                         the parent should pass the segment with write_to_env or env_vars"
+                    ),
+                },
+                other => other,
+            }),
+        }
     }
 
     /// Called before `fork`, for providers that must prepare for it.

@@ -1,6 +1,7 @@
 //! One segment used by several threads at once: the races the library
 //! promises are races on values, never undefined behaviour. `cargo xtask
 //! test` runs these under ThreadSanitizer too, which must report nothing.
+#![cfg(any(unix, windows))]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

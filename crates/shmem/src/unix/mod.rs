@@ -50,8 +50,9 @@ unsafe impl Send for Mapping {}
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
-    /// Maps the first `len` bytes of `fd` shared, readable and writable,
-    /// as `options` ask. `page` is the object's page size ([`object_page`]):
+    /// Maps the first `len` bytes of `fd` shared, readable and writable
+    /// (readable only, where `options` ask for a read-only mapping), as
+    /// `options` ask. `page` is the object's page size ([`object_page`]):
     /// the mapping spans whole pages of it.
     pub(crate) fn map_fd(
         fd: impl AsFd,
@@ -67,7 +68,11 @@ impl Mapping {
             rustix::mm::mmap(
                 std::ptr::null_mut(),
                 map_len,
-                ProtFlags::READ | ProtFlags::WRITE,
+                if options.is_read_only() {
+                    ProtFlags::READ
+                } else {
+                    ProtFlags::READ | ProtFlags::WRITE
+                },
                 MapFlags::SHARED,
                 fd,
                 0,
@@ -114,7 +119,8 @@ impl Mapping {
                 )
             };
         }
-        if options.prefault() {
+        // Prefaulting writes; a read-only mapping is faulted in as it is read.
+        if options.prefault() && !options.is_read_only() {
             prefault(self.bytes(), segment)?;
         }
         Ok(())
@@ -248,6 +254,33 @@ fn prefault(bytes: &ShBytes, segment: &dyn std::fmt::Display) -> Result<()> {
             .fetch_or(0, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// The length to map of an object of `actual` bytes: `size` if it fits
+/// ([`check_fits`]), all of it if no size was asked for.
+pub(crate) fn whole_or_fitting(
+    actual: u64,
+    size: Option<usize>,
+    segment: &dyn std::fmt::Display,
+) -> Result<usize> {
+    match size {
+        Some(size) => {
+            check_fits(actual, size, segment)?;
+            Ok(size)
+        }
+        None => match usize::try_from(actual) {
+            Ok(0) => Err(ShMemError::TooSmall {
+                segment: segment.to_string(),
+                actual,
+                requested: 1,
+            }),
+            Ok(len) => crate::error::check_size(len),
+            Err(_) => Err(ShMemError::TooLarge {
+                size: actual,
+                max: isize::MAX as u64,
+            }),
+        },
+    }
 }
 
 /// Refuses to map more than the object holds: touching past its end raises SIGBUS.

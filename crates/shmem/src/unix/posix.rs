@@ -29,7 +29,8 @@ use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::name::ShMemName;
 use crate::options::{HugePages, MapOptions};
-use crate::unix::{Mapping, base_page, check_fits, fd_stat, fork, object_page};
+use crate::readonly::ReadOnlyShMem;
+use crate::unix::{Mapping, base_page, fd_stat, fork, object_page, whole_or_fitting};
 use crate::{ShMem, ShMemProvider};
 
 /// Where a named object lives.
@@ -162,6 +163,30 @@ impl PosixShMem {
         )
     }
 
+    /// Opens the existing POSIX object `name` read-only and maps all of it:
+    /// the OS refuses writes to the mapping.
+    pub fn open_read_only(name: &str) -> Result<ReadOnlyShMem<Self>> {
+        let options = MapOptions::new().read_only();
+        Self::open_at(Location::Shm, ShMemName::new(name)?, None, false, &options)
+            .map(ReadOnlyShMem::new)
+    }
+
+    /// Opens the existing file `dir/NAME` read-only and maps all of it.
+    pub fn open_in_read_only(dir: &Path, name: &str) -> Result<ReadOnlyShMem<Self>> {
+        let options = MapOptions::new().read_only();
+        let location = Location::Dir(dir.to_owned());
+        Self::open_at(location, ShMemName::new(name)?, None, false, &options)
+            .map(ReadOnlyShMem::new)
+    }
+
+    /// Opens the existing file `dir/NAME` read-only, if it belongs to this
+    /// (effective) user, as [`open_own_in`](Self::open_own_in) does.
+    pub fn open_own_in_read_only(dir: &Path, name: &str) -> Result<ReadOnlyShMem<Self>> {
+        let options = MapOptions::new().read_only();
+        let location = Location::Dir(dir.to_owned());
+        Self::open_at(location, ShMemName::new(name)?, None, true, &options).map(ReadOnlyShMem::new)
+    }
+
     /// The segment's name.
     pub fn name(&self) -> &ShMemName {
         &self.object.name
@@ -213,8 +238,13 @@ impl PosixShMem {
             });
         }
         let label = Label(&location, &name);
-        let fd = open_object(&location, &name, OFlags::CREATE | OFlags::EXCL, mode)
-            .map_err(|e| ShMemError::os("create", label.to_string(), e))?;
+        let fd = open_object(
+            &location,
+            &name,
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL,
+            mode,
+        )
+        .map_err(|e| ShMemError::os("create", label.to_string(), e))?;
         let removal = if unique {
             Ok(Removal::Unique)
         } else {
@@ -258,7 +288,12 @@ impl PosixShMem {
         options: &MapOptions,
     ) -> Result<Self> {
         let label = Label(&location, &name);
-        let fd = open_object(&location, &name, OFlags::empty(), 0)
+        let access = if options.is_read_only() {
+            OFlags::RDONLY
+        } else {
+            OFlags::RDWR
+        };
+        let fd = open_object(&location, &name, access, 0)
             .map_err(|e| ShMemError::os("open", label.to_string(), e))?;
         let (actual, page) = if own_only || !SHM_IS_TMPFS || location != Location::Shm {
             // One fstat for the owner, the size and the page size (a file of
@@ -282,22 +317,7 @@ impl PosixShMem {
                 .map_err(|e| ShMemError::os("lseek", label.to_string(), e.into()))?;
             (end, base_page())
         };
-        let size = match size {
-            Some(size) => {
-                let size = check_size(size)?;
-                check_fits(actual, size, &label)?;
-                size
-            }
-            None => check_size(usize::try_from(actual).map_err(|_| ShMemError::TooLarge {
-                size: actual,
-                max: isize::MAX as u64,
-            })?)
-            .map_err(|_| ShMemError::TooSmall {
-                segment: label.to_string(),
-                actual,
-                requested: 1,
-            })?,
-        };
+        let size = whole_or_fitting(actual, size.map(check_size).transpose()?, &label)?;
         Ok(PosixShMem {
             map: Mapping::map_fd(&fd, size, page, options, &label)?,
             _fd: fd,
@@ -381,7 +401,7 @@ fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64))
         Location::Shm => Path::new(DEV_SHM),
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
-            if open_object(location, name, OFlags::empty(), 0)
+            if open_object(location, name, OFlags::RDONLY, 0)
                 .and_then(|fd| identity(&fd))
                 .is_ok_and(|now| now == created)
             {
@@ -459,8 +479,8 @@ fn with_file_path<R>(dir: &Path, base: &str, f: impl FnOnce(&Path) -> R) -> R {
     f(Path::new(std::ffi::OsStr::from_bytes(&buf[..len])))
 }
 
-/// Opens (or with `CREATE | EXCL`, creates) a named object read-write,
-/// never through a symlink.
+/// Opens (or with `CREATE | EXCL`, creates) a named object with the
+/// access in `extra` (`RDONLY` or `RDWR`), never through a symlink.
 fn open_object(
     location: &Location,
     name: &ShMemName,
@@ -477,7 +497,11 @@ fn open_object(
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
             use rustix::shm::OFlags as ShmOFlags;
-            let mut flags = ShmOFlags::RDWR;
+            let mut flags = if extra.contains(OFlags::RDWR) {
+                ShmOFlags::RDWR
+            } else {
+                ShmOFlags::RDONLY
+            };
             if extra.contains(OFlags::CREATE) {
                 flags |= ShmOFlags::CREATE | ShmOFlags::EXCL;
             }
@@ -491,7 +515,7 @@ fn open_object(
 }
 
 fn open_file(path: &Path, extra: OFlags, mode: Mode) -> std::io::Result<OwnedFd> {
-    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | extra;
+    let flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | extra;
     rustix::fs::open(path, flags, mode).map_err(|e| {
         if e == rustix::io::Errno::LOOP {
             std::io::Error::other(format!(
@@ -573,6 +597,38 @@ impl ShMemProvider for PosixShMemProvider {
                     false,
                     options,
                 )
+            }
+            other => Err(other.wrong_backend("posix")),
+        }
+    }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<PosixShMem>> {
+        let options = &self.options.read_only();
+        let (location, name) = match id {
+            ShMemId::Posix(name) => (Location::Shm, name),
+            ShMemId::File(path) => {
+                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
+                    return Err(id_error(&path));
+                };
+                let name = ShMemName::new(&base.to_string_lossy())?;
+                (Location::Dir(dir.to_owned()), name)
+            }
+            other => return Err(other.wrong_backend("posix")),
+        };
+        PosixShMem::open_at(location, name, Some(size), false, options).map(ReadOnlyShMem::new)
+    }
+
+    /// Maps all of the named object, as LibAFL's POSIX ids are passed.
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<PosixShMem> {
+        let options = &self.options;
+        match id {
+            ShMemId::Posix(name) => PosixShMem::open_at(Location::Shm, name, None, false, options),
+            ShMemId::File(path) => {
+                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
+                    return Err(id_error(&path));
+                };
+                let name = ShMemName::new(&base.to_string_lossy())?;
+                PosixShMem::open_at(Location::Dir(dir.to_owned()), name, None, false, options)
             }
             other => Err(other.wrong_backend("posix")),
         }

@@ -256,6 +256,7 @@ impl Connection {
         this: &Arc<SharedConnection>,
         request: Request,
         size: usize,
+        read_only: bool,
     ) -> Result<ServedShMem> {
         let (key, map) = match &self.link {
             Link::Local(core) => {
@@ -272,7 +273,8 @@ impl Connection {
                 *self.held.entry(key).or_insert(0) += 1;
                 let id = self.id_of(key);
                 let fd = core.fd(key).expect("just made or opened, under the lock");
-                let mapped = check_fits(actual, size, &id).and_then(|()| map_served(fd, size, &id));
+                let mapped = check_fits(actual, size, &id)
+                    .and_then(|()| map_served(fd, size, &id, read_only));
                 drop(core);
                 (key, mapped)
             }
@@ -292,7 +294,7 @@ impl Connection {
                     // end would raise SIGBUS on first touch.
                     Some(fd) => check_fits(actual, size, &id)
                         .and_then(|()| check_fits(anon::size(&fd)?, size, &id))
-                        .and_then(|()| map_served(&fd, size, &id)),
+                        .and_then(|()| map_served(&fd, size, &id, read_only)),
                 };
                 (key, mapped)
             }

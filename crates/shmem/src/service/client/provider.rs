@@ -12,11 +12,22 @@ use super::shared::SharedConnection;
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::unix::{Mapping, base_page, fork};
-use crate::{ShMem, ShMemProvider};
+use crate::{ReadOnlyShMem, ShMem, ShMemProvider};
 
-/// Maps a served object: anonymous memory of base pages, mapped plainly.
-pub(super) fn map_served(fd: impl AsFd, size: usize, id: &ShMemId) -> Result<Mapping> {
-    Mapping::map_fd(fd, size, base_page(), &crate::MapOptions::new(), id)
+/// Maps a served object: anonymous memory of base pages, mapped plainly
+/// (readable only, if asked).
+pub(super) fn map_served(
+    fd: impl AsFd,
+    size: usize,
+    id: &ShMemId,
+    read_only: bool,
+) -> Result<Mapping> {
+    let options = if read_only {
+        crate::MapOptions::new().read_only()
+    } else {
+        crate::MapOptions::new()
+    };
+    Mapping::map_fd(fd, size, base_page(), &options, id)
 }
 
 /// Creates segments in a [`ShMemService`] and reopens them by id through it.
@@ -71,27 +82,8 @@ impl ServedShMemProvider {
             .is_ok_and(|conn| matches!(conn.link, Link::Local(_)))
     }
 
-    /// The service's counters, as it reports them now.
-    pub fn service_stats(&mut self) -> Result<ServiceStats> {
-        self.conn.lock()?.stats()
-    }
-}
-
-impl ShMemProvider for ServedShMemProvider {
-    type ShMem = ServedShMem;
-
-    fn new() -> Result<Self> {
-        Self::connect_or_start(&ServiceName::from_env()?)
-    }
-
-    fn new_shmem(&mut self, size: usize) -> Result<ServedShMem> {
-        let size = check_size(size)?;
-        let mut conn = self.conn.lock()?;
-        conn.ready()?;
-        conn.segment(&self.conn, Request::Create { size: size as u64 }, size)
-    }
-
-    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<ServedShMem> {
+    /// Opens `size` bytes of the segment `id` names through the service.
+    fn open(&mut self, id: ShMemId, size: usize, read_only: bool) -> Result<ServedShMem> {
         let ShMemId::Served { service, key } = id else {
             return Err(id.wrong_backend("served"));
         };
@@ -106,14 +98,50 @@ impl ShMemProvider for ServedShMemProvider {
                 ),
             });
         }
-        conn.segment(
-            &self.conn,
-            Request::Open {
-                key,
-                size: size as u64,
-            },
-            size,
-        )
+        let request = Request::Open {
+            key,
+            size: size as u64,
+        };
+        conn.segment(&self.conn, request, size, read_only)
+    }
+
+    /// The service's counters, as it reports them now.
+    pub fn service_stats(&mut self) -> Result<ServiceStats> {
+        self.conn.lock()?.stats()
+    }
+}
+
+/// As LibAFL's: a provider from [`ShMemProvider::new`].
+///
+/// # Panics
+/// If no service can be reached or started; call `new` to handle that.
+impl Default for ServedShMemProvider {
+    fn default() -> Self {
+        Self::new().unwrap_or_else(|e| panic!("ServedShMemProvider::default: {e}"))
+    }
+}
+
+impl ShMemProvider for ServedShMemProvider {
+    type ShMem = ServedShMem;
+
+    fn new() -> Result<Self> {
+        Self::connect_or_start(&ServiceName::from_env()?)
+    }
+
+    fn new_shmem(&mut self, size: usize) -> Result<ServedShMem> {
+        let size = check_size(size)?;
+        let mut conn = self.conn.lock()?;
+        conn.ready()?;
+        let request = Request::Create { size: size as u64 };
+        conn.segment(&self.conn, request, size, false)
+    }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<ServedShMem>> {
+        self.open(id, size, true).map(ReadOnlyShMem::new)
+    }
+
+    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<ServedShMem> {
+        self.open(id, size, false)
     }
 
     /// Asks the service to set this process's references aside for the
