@@ -39,7 +39,7 @@ impl SysvShMemProvider {
 pub struct SysvShMem {
     map: Mapping,
     shmid: i32,
-    /// Remove on drop (where the removal is not done at creation).
+    /// Whether this value created the segment.
     owner: bool,
     /// Forks counted when it was created: a forked child, which counts
     /// another, never removes its parent's segment.
@@ -84,7 +84,7 @@ impl SysvShMem {
         Ok(SysvShMem {
             map: attached?,
             shmid,
-            owner: !MARK_AT_CREATION,
+            owner: true,
             generation: fork::generation(),
         })
     }
@@ -192,9 +192,10 @@ impl SysvShMem {
         })
     }
 
-    /// Whether this value created the segment and removes it on drop
-    /// (only where segments are not marked for removal at creation, that
-    /// is not on Linux, and never in a forked child).
+    /// Whether this value created the segment, as LibAFL's `is_owner`
+    /// (never in a forked child, whose copy is its parent's). Where the
+    /// creator does not mark the segment for removal at once (all but
+    /// Linux), the owner removes it on drop.
     pub fn is_owner(&self) -> bool {
         self.owner && self.generation == fork::generation()
     }
@@ -260,7 +261,7 @@ fn last_error() -> std::io::Error {
 
 impl Drop for SysvShMem {
     fn drop(&mut self) {
-        if self.is_owner() {
+        if !MARK_AT_CREATION && self.is_owner() {
             remove(self.shmid);
         }
     }
