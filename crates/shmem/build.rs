@@ -4,6 +4,9 @@
 use cfg_aliases::cfg_aliases;
 
 fn main() {
+    // docs.rs and `cargo xtask doc` build the docs with `--cfg docsrs`, which
+    // marks each backend with the systems it exists on.
+    println!("cargo::rustc-check-cfg=cfg(docsrs)");
     cfg_aliases! {
         // Linux and Android: memfd, sealing, abstract sockets, SO_PEERCRED.
         linux_like: { any(target_os = "linux", target_os = "android") },

@@ -24,8 +24,7 @@ use crate::name::ShMemName;
 ///
 /// A plain number is a SysV id; where it could also be a descriptor of
 /// this process (LibAFL's memfd provider names segments by descriptor),
-/// [`SysvShMemProvider`](crate::SysvShMemProvider) refuses it rather than
-/// guess.
+/// the SysV provider (`SysvShMemProvider`) refuses it rather than guess.
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ShMemId {
@@ -52,7 +51,7 @@ pub enum ShMemId {
     /// which no other process or mapping reaches; its number only tells
     /// segments apart.
     Private(u64),
-    /// A segment held by a segment service ([`ShMemService`](crate::ShMemService)),
+    /// A segment held by a segment service (`ShMemService`, on Unix),
     /// reopened by asking that service for its descriptor.
     Served {
         /// The service instance that holds it: a random tag chosen when the

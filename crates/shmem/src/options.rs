@@ -2,8 +2,7 @@
 //! faulted in up front, and which page size backs them.
 
 /// How the memfd, POSIX and SysV providers map the segments they create
-/// and open ([`MemfdShMemProvider::with_options`](crate::MemfdShMemProvider::with_options)
-/// and its siblings).
+/// and open (`MemfdShMemProvider::with_options` and its siblings).
 ///
 /// The default, pages faulted in one at a time on first touch and base
 /// (4 KiB) pages, is right for small segments and for large ones that are
