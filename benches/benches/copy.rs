@@ -26,6 +26,9 @@ mod linux {
         targets = copy
     }
 
+    /// One contender: its name and one copy.
+    type Contender<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
     /// The sizes copied: a page, and a large block.
     pub const COPY_SIZES: [(usize, &str); 2] = [(4 << 10, "4KiB"), (1 << 20, "1MiB")];
 
@@ -40,7 +43,7 @@ mod linux {
             let mut out = vec![0u8; size];
             let mut spare = vec![0u8; size];
             segment.copy_from_slice(&source);
-            let mut contenders: [(&str, Box<dyn FnMut() + '_>); 4] = [
+            let mut contenders: [Contender<'_>; 4] = [
                 (
                     "shmem-in",
                     Box::new(|| segment.copy_from_slice(black_box(&source))),
@@ -66,8 +69,10 @@ mod linux {
                     });
                 }
             }
-            let mut runs: Vec<&mut dyn FnMut()> =
-                contenders.iter_mut().map(|(_, run)| &mut **run as &mut dyn FnMut()).collect();
+            let mut runs: Vec<&mut dyn FnMut()> = contenders
+                .iter_mut()
+                .map(|(_, run)| &mut **run as &mut dyn FnMut())
+                .collect();
             let turns = interleave(&mut runs, Duration::from_secs(2));
             record_turn_ratio(&format!("copy-in/{label}: shmem / memcpy"), &turns, 0, 1);
             record_turn_ratio(&format!("copy-out/{label}: shmem / memcpy"), &turns, 2, 3);

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shm_bridge::spec;
+use shm_bridge::core::spec;
 
 fuzz_target!(|input: (Vec<String>, Vec<String>)| {
     if let Ok(specs) = spec::from_flags(&input.0, &input.1) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shm_bridge::ledger::{Marker, file_of_marker};
+use shm_bridge::core::ledger::{Marker, file_of_marker};
 
 fuzz_target!(|text: &str| {
     if let Some(marker) = Marker::parse(text) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shm_bridge::presets::Presets;
+use shm_bridge::core::presets::Presets;
 
 fuzz_target!(|text: &str| {
     if let Ok(presets) = Presets::parse(text, "fuzz.toml") {

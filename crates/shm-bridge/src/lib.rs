@@ -2,16 +2,19 @@
 //!
 //! The same program is built twice: for Windows it is the bridge exe that
 //! runs inside a Wine/Proton prefix ([`win`]); for Linux it is the
-//! companion that launches, lists, watches and cleans up.
+//! companion that launches, lists, watches and cleans up ([`linux`]). What
+//! both decide alike is in [`core`], both command lines in [`cli`], what
+//! is known of each game in [`titles`], and the one place allowed to call
+//! the OS unsafely is [`sys`].
+#![deny(unsafe_code)]
 
-pub mod acc;
-pub mod exe_cli;
-pub mod ledger;
+pub mod cli;
+pub mod core;
 #[cfg(unix)]
 pub mod linux;
-pub mod mounts;
-pub mod presets;
-pub mod spec;
+pub mod model;
+pub mod sys;
+pub mod titles;
 #[cfg(windows)]
 pub mod win;
 
@@ -23,30 +26,11 @@ pub mod fuzzing {
 
     /// Parses `args` as the bridge exe's command line.
     pub fn exe_cli(args: &[String]) {
-        let _ = crate::exe_cli::Cli::try_parse_from(args);
+        let _ = crate::cli::exe::Cli::try_parse_from(args);
     }
 
     /// Parses `args` as the Linux companion's command line.
-    #[cfg(unix)]
     pub fn linux_cli(args: &[String]) {
-        crate::linux::fuzz_cli(args);
+        let _ = crate::cli::companion::Cli::try_parse_from(args);
     }
-}
-
-/// Bytes as people read them: `2048 bytes`, `1.5 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "bytes";
-    for u in UNITS {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = u;
-    }
-    format!("{value:.1} {unit}")
 }

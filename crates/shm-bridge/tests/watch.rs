@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
-use shm_bridge::acc::{self, Graphics, Physics, Static};
+use shm_bridge::titles::ac::{self as acc, Graphics, Physics, Static};
 use shm_tests::wine::{self, Running, ShmDir};
 use shmem::PosixShMem;
 
@@ -387,15 +387,19 @@ fn bad_input_gets_a_clear_message_and_a_failure_code() {
         (&["--map", "a", "--size", "10"], "drop --size"),
         (
             &["--game", "acc", "--seconds=-1"],
-            "--seconds -1: give a number",
+            "invalid value '-1' for '--seconds <SECONDS>'",
         ),
         (
             &["--game", "acc", "--seconds", "NaN"],
-            "--seconds NaN: give a number",
+            "invalid value 'NaN' for '--seconds <SECONDS>'",
         ),
         (
             &["--game", "acc", "--seconds", "soon"],
             "invalid value 'soon'",
+        ),
+        (
+            &["--game", "acc", "--seconds", "1e30"],
+            "is not a number of seconds from 0 to 31536000 (a year)",
         ),
         (&["--game"], "a value is required"),
         (

@@ -6,11 +6,13 @@
 
 use std::ops::{Deref, Index, RangeBounds};
 
+use std::sync::atomic::Ordering;
+
 use bytemuck::Pod;
 
 use crate::error::Result;
 use crate::id::ShMemId;
-use crate::{ShBytes, ShMem, ShMemDescription};
+use crate::{AtomicView, ShBytes, ShMem, ShMemDescription};
 
 /// The bytes of a read-only mapping: the reading half of [`ShBytes`].
 #[repr(transparent)]
@@ -59,6 +61,21 @@ impl ReadBytes {
     /// Reads a `T` at `offset`, as [`ShBytes::read`].
     pub fn read<T: Pod>(&self, offset: usize) -> Result<T> {
         self.0.read(offset)
+    }
+
+    /// The integer at `offset`, read by one atomic load of its size with
+    /// `order`: for the counters and flags writers publish (a sequence
+    /// number read with `Acquire` before and after a copy).
+    ///
+    /// Safe here, unlike [`ShBytes::atomic`]: through a read-only mapping
+    /// this process only reads, and reads of different sizes may overlap.
+    /// Fails if the word does not fit or is misaligned for `A`.
+    pub fn load_atomic<A: AtomicView>(&self, offset: usize, order: Ordering) -> Result<A::Value> {
+        // SAFETY: every access to these bytes through this mapping is a read
+        // (the mapping is read-only and `ReadBytes` has no way to write), so
+        // no access of another size that writes can overlap this view.
+        let view = unsafe { self.0.atomic::<A>(offset) }?;
+        Ok(view.load_value(order))
     }
 
     /// The sub-range `range`, or `None` if it is out of bounds or reversed.

@@ -20,8 +20,8 @@
 //! `acc` is Assetto Corsa Competizione as far as its shared memory goes:
 //! the three `Local\acpmf_*` pages, each mapped at its SDK struct size; the
 //! static page written once, then physics and graphics at
-//! `acc::synthetic::RATE_HZ` with the values of `acc::synthetic`, which are
-//! a pure function of the packet id so that readers can check what they
+//! `synthetic::RATE_HZ` with the values of `titles::ac::synthetic`, which
+//! are a pure function of the packet id so that readers can check what they
 //! decoded.
 //!
 //! `pingpong` is the Windows side of the bridge's round-trip benchmark
@@ -32,6 +32,7 @@
 //!
 //! `bootstrap` is a game's launcher that starts the game (`sim-standin MODE
 //! ARGS...`, a process of its own) and exits at once with 0, not waiting.
+#![deny(unsafe_code)]
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -50,20 +51,11 @@ mod standin {
     use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
-    use shm_bridge::acc;
+    use clap::{Args, Parser, Subcommand};
+    use shm_bridge::cli::values;
+    use shm_bridge::sys::windows::game::{crash_with_access_violation, game_mapping};
+    use shm_bridge::titles::ac::{self, synthetic};
     use shmem::ShBytes;
-    use windows_sys::Win32::Foundation::{
-        ERROR_ALREADY_EXISTS, GetLastError, INVALID_HANDLE_VALUE,
-    };
-    use windows_sys::Win32::System::Memory::{
-        CreateFileMappingW, FILE_MAP_ALL_ACCESS, MapViewOfFile, PAGE_READWRITE,
-    };
-
-    const USAGE: &str = "usage: sim-standin counter --map NAME --size BYTES [--exit-code N] [--seconds S]\n       \
-                         sim-standin acc [--exit-code N] [--seconds S]\n       \
-                         sim-standin pingpong --map NAME --size BYTES\n       \
-                         sim-standin empty\n       \
-                         sim-standin bootstrap MODE ARGS...";
 
     /// The offsets of the ping-pong page: the benchmark's number, the echo.
     const PING: usize = 0;
@@ -76,9 +68,73 @@ mod standin {
     const QUIT: usize = 24;
     const PAGE_LEN: usize = 32;
 
+    /// A sim game's shared memory, for tests and the demo.
+    #[derive(Debug, Parser)]
+    #[command(name = "sim-standin")]
+    struct Cli {
+        #[command(subcommand)]
+        mode: Mode,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum Mode {
+        /// A page with a counter, a request/echo pair and a quit flag.
+        Counter {
+            #[command(flatten)]
+            page: PageArgs,
+            #[command(flatten)]
+            run: RunArgs,
+        },
+        /// Assetto Corsa Competizione's three pages, written at 60 Hz.
+        Acc {
+            #[command(flatten)]
+            run: RunArgs,
+        },
+        /// Echoes the number at 0 into 8, spinning, until u64::MAX.
+        Pingpong {
+            #[command(flatten)]
+            page: PageArgs,
+        },
+        /// Prints `ready` and exits.
+        Empty,
+        /// Starts `sim-standin MODE ARGS...` and exits at once, as a launcher does.
+        Bootstrap {
+            /// The game's mode and its arguments.
+            #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+            game: Vec<String>,
+        },
+    }
+
+    #[derive(Debug, Args)]
+    struct PageArgs {
+        /// The mapping's name.
+        #[arg(long = "map")]
+        map: String,
+        /// The view's size in bytes (at least 32).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(PAGE_LEN as i64..))]
+        size: u32,
+    }
+
+    #[derive(Debug, Args)]
+    struct RunArgs {
+        /// The exit code when done.
+        #[arg(long, default_value_t = 0)]
+        exit_code: u8,
+        /// Stop after this long (default: when told to).
+        #[arg(long, value_parser = values::seconds)]
+        seconds: Option<Duration>,
+    }
+
+    impl RunArgs {
+        /// Whether the time given with `--seconds` has passed.
+        fn expired(&self, start: Instant) -> bool {
+            self.seconds.is_some_and(|s| start.elapsed() >= s)
+        }
+    }
+
     pub fn main() -> ExitCode {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        match run(&args) {
+        let cli = Cli::parse();
+        match run(cli.mode) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("sim-standin: {e}");
@@ -87,142 +143,40 @@ mod standin {
         }
     }
 
-    #[derive(Debug, PartialEq)]
-    enum Mode {
-        Counter,
-        Acc,
-        Pingpong,
-        Empty,
-    }
-
-    struct Options {
-        mode: Mode,
-        map: String,
-        size: usize,
-        exit_code: u8,
-        seconds: Option<f64>,
-    }
-
-    impl Options {
-        /// Whether the time given with `--seconds` has passed.
-        fn expired(&self, start: Instant) -> bool {
-            self.seconds
-                .is_some_and(|s| start.elapsed() >= Duration::from_secs_f64(s))
-        }
-    }
-
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let [mode, rest @ ..] = args else {
-            return Err(USAGE.into());
-        };
-        let mode = match mode.as_str() {
-            "counter" => Mode::Counter,
-            "acc" => Mode::Acc,
-            "pingpong" => Mode::Pingpong,
-            "empty" => Mode::Empty,
-            _ => return Err(format!("unknown mode {mode:?}\n{USAGE}")),
-        };
-        let mut o = Options {
-            mode,
-            map: String::new(),
-            size: 0,
-            exit_code: 0,
-            seconds: None,
-        };
-        let mut it = rest.iter();
-        while let Some(flag) = it.next() {
-            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .map_err(|e| format!("{flag} {value}: {e}"))
-            };
-            match (flag.as_str(), &o.mode) {
-                ("--map", Mode::Counter | Mode::Pingpong) => o.map = value.clone(),
-                ("--size", Mode::Counter | Mode::Pingpong) => o.size = number()? as usize,
-                ("--exit-code", _) => {
-                    o.exit_code = u8::try_from(number()?)
-                        .map_err(|_| format!("{flag} {value}: at most 255"))?
-                }
-                ("--seconds", _) => {
-                    o.seconds = Some(
-                        value
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|s| s.is_finite() && *s >= 0.0)
-                            .ok_or_else(|| format!("{flag} {value}: not a number of seconds"))?,
-                    )
-                }
-                _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
+    fn run(mode: Mode) -> Result<ExitCode, String> {
+        match mode {
+            Mode::Counter { page, run } => {
+                counter(&page, &run)?;
+                Ok(ExitCode::from(run.exit_code))
+            }
+            Mode::Acc { run } => {
+                acc_session(&run)?;
+                Ok(ExitCode::from(run.exit_code))
+            }
+            Mode::Pingpong { page } => {
+                pingpong(&page)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Mode::Empty => {
+                println!("ready");
+                Ok(ExitCode::SUCCESS)
+            }
+            Mode::Bootstrap { game } => {
+                let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+                let child = std::process::Command::new(me)
+                    .args(game)
+                    .spawn()
+                    .map_err(|e| format!("starting the game: {e}"))?;
+                println!("bootstrap: started the game (pid {}); exiting", child.id());
+                Ok(ExitCode::SUCCESS)
             }
         }
-        if o.mode == Mode::Counter && (o.map.is_empty() || o.size < PAGE_LEN) {
-            return Err(format!(
-                "--map and a --size of at least {PAGE_LEN} are needed"
-            ));
-        }
-        if o.mode == Mode::Pingpong && (o.map.is_empty() || o.size < PONG + 8) {
-            return Err(format!(
-                "--map and a --size of at least {} are needed",
-                PONG + 8
-            ));
-        }
-        Ok(o)
     }
 
-    fn run(args: &[String]) -> Result<ExitCode, String> {
-        if let [bootstrap, game @ ..] = args
-            && bootstrap == "bootstrap"
-        {
-            let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-            let child = std::process::Command::new(me)
-                .args(game)
-                .spawn()
-                .map_err(|e| format!("starting the game: {e}"))?;
-            println!("bootstrap: started the game (pid {}); exiting", child.id());
-            return Ok(ExitCode::SUCCESS);
-        }
-        let o = parse(args)?;
-        match o.mode {
-            Mode::Counter => counter(&o)?,
-            Mode::Acc => acc_session(&o)?,
-            Mode::Pingpong => pingpong(&o)?,
-            Mode::Empty => println!("ready"),
-        }
-        Ok(ExitCode::from(o.exit_code))
-    }
-
-    /// Creates (or, if it exists, opens) the mapping `name` the way games
-    /// do, with a view of `size` bytes, and says whether it already existed.
-    fn game_mapping(name: &str, size: usize) -> Result<&'static ShBytes, String> {
-        let wide: Vec<u16> = name.encode_utf16().chain(Some(0)).collect();
-        // SAFETY: what every game does; the name is NUL-terminated.
-        let handle = unsafe {
-            CreateFileMappingW(
-                INVALID_HANDLE_VALUE,
-                std::ptr::null(),
-                PAGE_READWRITE,
-                0,
-                size as u32,
-                wide.as_ptr(),
-            )
-        };
-        // SAFETY: read right after the call.
-        let existed = unsafe { GetLastError() } == ERROR_ALREADY_EXISTS;
-        if handle.is_null() {
-            return Err(format!(
-                "CreateFileMappingW {name}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: a live mapping handle; a view of our struct's size.
-        let view = unsafe { MapViewOfFile(handle, FILE_MAP_ALL_ACCESS, 0, 0, size) };
-        if view.Value.is_null() {
-            return Err(format!(
-                "MapViewOfFile {name}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+    /// The mapping `name` as a game makes it, saying whether it was bridged.
+    fn mapping(name: &str, size: usize) -> Result<&'static mut ShBytes, String> {
+        let (page, existed) =
+            game_mapping(name, size).map_err(|e| format!("creating the mapping {name}: {e}"))?;
         println!(
             "mapping {name}: {}",
             if existed {
@@ -231,23 +185,24 @@ mod standin {
                 "created by the game itself (not bridged)"
             }
         );
-        // SAFETY: the view holds `size` bytes and is never unmapped (the handle is
-        // never closed either), so it lives until the process exits. Other processes
-        // write it too: ShBytes reaches it only through volatile and atomic accesses.
-        Ok(unsafe { ShBytes::from_raw_parts(view.Value.cast::<u8>(), size) })
+        Ok(page)
     }
 
-    fn counter(o: &Options) -> Result<(), String> {
-        let page = game_mapping(&o.map, o.size)?;
-        let atomic64 = |at| {
-            // SAFETY: each word of the counter page is only ever reached as a
-            // view of its own size, never copied over.
-            unsafe { page.atomic::<AtomicU64>(at) }.map_err(|e| format!("{}: {e}", o.map))
-        };
-        let (counter, request, echo) = (atomic64(COUNTER)?, atomic64(REQUEST)?, atomic64(ECHO)?);
-        // SAFETY: as for the counters: the flag is only ever reached as a u32.
-        let quit = unsafe { page.atomic::<AtomicU32>(QUIT) };
-        let quit = quit.map_err(|e| format!("{}: {e}", o.map))?;
+    fn counter(p: &PageArgs, run: &RunArgs) -> Result<(), String> {
+        let page = mapping(&p.map, p.size as usize)?;
+        let error = |e: shmem::ShMemError| format!("{}: {e}", p.map);
+        // The page as atomics of the sizes its layout gives each word.
+        let (words, flag) = page
+            .get_mut(..PAGE_LEN)
+            .ok_or_else(|| format!("{}: shorter than the counter page", p.map))?
+            .split_at_mut(QUIT);
+        let words = words.atomics::<AtomicU64>().map_err(error)?;
+        let (counter, request, echo) = (&words[COUNTER / 8], &words[REQUEST / 8], &words[ECHO / 8]);
+        let quit = &flag
+            .split_at_mut(4)
+            .0
+            .atomics::<AtomicU32>()
+            .map_err(error)?[0];
         let start = Instant::now();
         let mut last_request = request.load(Ordering::Acquire);
         loop {
@@ -265,11 +220,11 @@ mod standin {
                 }
                 2 => {
                     println!("crashing as asked");
-                    crash();
+                    crash_with_access_violation();
                 }
                 _ => {}
             }
-            if o.expired(start) {
+            if run.expired(start) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -278,13 +233,14 @@ mod standin {
     }
 
     /// Echoes every new number at PING into PONG, spinning, until `u64::MAX`.
-    fn pingpong(o: &Options) -> Result<(), String> {
-        let page = game_mapping(&o.map, o.size)?;
-        let atomic64 = |at| {
-            // SAFETY: the two words are only ever reached as u64 views.
-            unsafe { page.atomic::<AtomicU64>(at) }.map_err(|e| format!("{}: {e}", o.map))
-        };
-        let (ping, pong) = (atomic64(PING)?, atomic64(PONG)?);
+    fn pingpong(p: &PageArgs) -> Result<(), String> {
+        let page = mapping(&p.map, p.size as usize)?;
+        let words = page
+            .get_mut(..16)
+            .ok_or_else(|| format!("{}: shorter than the ping-pong page", p.map))?
+            .atomics::<AtomicU64>()
+            .map_err(|e| format!("{}: {e}", p.map))?;
+        let (ping, pong) = (&words[PING / 8], &words[PONG / 8]);
         println!("echoing");
         let mut last = pong.load(Ordering::Acquire);
         loop {
@@ -299,19 +255,10 @@ mod standin {
         }
     }
 
-    /// Dies of an access violation (a write to address 0), as a crashing game does.
-    fn crash() -> ! {
-        let null = std::hint::black_box(std::ptr::null_mut::<u8>());
-        // SAFETY: not safe at all, on purpose: the write faults and Windows
-        // ends the process with STATUS_ACCESS_VIOLATION; nothing runs after it.
-        unsafe { null.write_volatile(1) };
-        unreachable!("the write to address 0 faults")
-    }
-
     /// One of the pages ACC bumps a packet id in.
     struct Page {
         name: &'static str,
-        view: &'static ShBytes,
+        view: &'static mut ShBytes,
         /// The next update, encoded here first and then copied in.
         buf: Vec<u8>,
     }
@@ -320,7 +267,7 @@ mod standin {
         fn open(name: &'static str, len: usize) -> Result<Page, String> {
             Ok(Page {
                 name,
-                view: game_mapping(&format!("Local\\{name}"), len)?,
+                view: mapping(&format!("Local\\{name}"), len)?,
                 buf: vec![0; len],
             })
         }
@@ -328,47 +275,47 @@ mod standin {
         /// Copies the update in: every field first, then the packet id (at
         /// offset 0) with release ordering, so that a reader that sees the
         /// new id after the copy also sees the fields it stands for.
-        fn publish(&self) -> Result<(), String> {
-            self.view[4..].copy_from_slice(&self.buf[4..]);
-            let id = i32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes"));
-            // SAFETY: the copy above ended before this store, on this thread,
-            // and covered bytes 4.. only: nothing of another size overlaps it.
-            unsafe { self.view.atomic::<AtomicI32>(0) }
-                .map_err(|e| format!("{}: {e}", self.name))?
+        fn publish(&mut self) -> Result<(), String> {
+            let (packet_id, fields) = self.view.split_at_mut(4);
+            fields.copy_from_slice(&self.buf[4..]);
+            let id = i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
+            packet_id
+                .atomics::<AtomicI32>()
+                .map_err(|e| format!("{}: {e}", self.name))?[0]
                 .store(id, Ordering::Release);
             Ok(())
         }
     }
 
-    fn acc_session(o: &Options) -> Result<(), String> {
-        let mut physics = Page::open(acc::PHYSICS, acc::PHYSICS_LEN)?;
-        let mut graphics = Page::open(acc::GRAPHICS, acc::GRAPHICS_LEN)?;
-        let statics = game_mapping(&format!("Local\\{}", acc::STATIC), acc::STATIC_LEN)?;
+    fn acc_session(run: &RunArgs) -> Result<(), String> {
+        let mut physics = Page::open(ac::PHYSICS, ac::PHYSICS_LEN)?;
+        let mut graphics = Page::open(ac::GRAPHICS, ac::GRAPHICS_LEN)?;
+        let statics = mapping(&format!("Local\\{}", ac::STATIC), ac::STATIC_LEN)?;
 
-        let session = acc::synthetic::statics();
-        let mut buf = vec![0u8; acc::STATIC_LEN];
+        let session = synthetic::statics();
+        let mut buf = vec![0u8; ac::STATIC_LEN];
         session.encode(&mut buf);
         statics.copy_from_slice(&buf);
         println!(
             "static page written: {} at {}",
             session.car_model, session.track
         );
-        println!(
-            "writing physics and graphics at {} Hz",
-            acc::synthetic::RATE_HZ
-        );
+        println!("writing physics and graphics at {} Hz", synthetic::RATE_HZ);
 
         let start = Instant::now();
-        let period = Duration::from_secs(1) / acc::synthetic::RATE_HZ;
+        let period = Duration::from_secs(1) / synthetic::RATE_HZ;
         let mut id: i32 = 0;
-        while !o.expired(start) {
+        while !run.expired(start) {
             id = id.checked_add(1).ok_or("packet id overflow")?;
-            acc::synthetic::physics(id).encode(&mut physics.buf);
+            synthetic::physics(id).encode(&mut physics.buf);
             physics.publish()?;
-            acc::synthetic::graphics(id).encode(&mut graphics.buf);
+            synthetic::graphics(id).encode(&mut graphics.buf);
             graphics.publish()?;
             // Ticks are counted from the start, so sleeping late never drifts the rate.
-            let next = start + period * id as u32;
+            let next = period
+                .checked_mul(id.unsigned_abs())
+                .and_then(|d| start.checked_add(d))
+                .ok_or("the clock ran out")?;
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
         println!("wrote {id} packets; done");

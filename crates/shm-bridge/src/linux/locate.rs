@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+use crate::linux::xdg;
+
 /// Where the Windows programs may be, in the order searched.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
@@ -23,19 +25,10 @@ pub fn search_dirs() -> Vec<PathBuf> {
             dirs.push(target.join("x86_64-pc-windows-gnu").join(profile));
         }
     }
-    if let Some(data) = data_dir() {
+    if let Some(data) = xdg::data() {
         dirs.push(data);
     }
     dirs
-}
-
-/// `$XDG_DATA_HOME/shm-bridge`, where `cargo xtask install` puts the Windows side.
-pub fn data_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .map(|d| d.join("shm-bridge"))
 }
 
 /// The Windows program `file` (e.g. `shm-bridge.exe`): `explicit` if given,

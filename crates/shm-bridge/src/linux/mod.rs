@@ -1,28 +1,40 @@
 //! The Linux companion: launches the bridge exe in a game's prefix, shows
 //! what is bridged, decodes live telemetry, cleans up, and demonstrates.
 
-mod cli;
+/// `println!` that returns the error of a closed or failing stdout instead
+/// of panicking: `shm-bridge games | head -1` must end quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `eprintln!` that carries on when stderr is gone: a message no one can
+/// read is no reason to stop a game or lose a clean-up.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod command;
 mod container;
 mod gamecmd;
 mod locate;
-mod maps;
+mod presets_file;
 mod procmaps;
-mod telemetry;
 mod tmpfs;
-mod tui;
+
+mod watch;
+mod xdg;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
-
-/// Parses a command line as `main` does, for the fuzz target.
-#[cfg(feature = "fuzzing")]
-pub(crate) fn fuzz_cli(args: &[String]) {
-    let _ = Cli::try_parse_from(args);
-}
+use crate::cli::companion::{Cli, Command};
 
 /// Runs the companion; errors are printed with their causes and exit with 1.
 pub fn main() -> ExitCode {
@@ -30,7 +42,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Launch(args) => command::launch::run(args),
         Command::List(args) => command::list::run(args),
-        Command::Watch(args) => command::watch::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Clean(args) => command::clean::run(args),
         Command::Demo(args) => command::demo::run(args),
         Command::Doctor(args) => command::doctor::run(args),
@@ -38,9 +50,20 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `shm-bridge list | head -1`: the reader has seen enough.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("shm-bridge: error: {e:#}");
+            note!("shm-bridge: error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,14 +1,7 @@
 //! Which processes map a file: `/proc/PID/maps` lists each mapping's
 //! device and inode, which identify the file whatever its name.
 
-/// A process that maps a file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Mapper {
-    /// Its pid.
-    pub pid: u32,
-    /// What it runs: the program's file name (for Wine programs, the .exe).
-    pub program: String,
-}
+pub use crate::core::cleanup::Mapper;
 
 /// The processes (that we may inspect) mapping the file with this identity.
 pub fn mappers(dev: u64, ino: u64) -> Vec<Mapper> {

@@ -5,13 +5,14 @@
 //! nothing here follows a symbolic link or touches another user's file,
 //! and a file is removed only when a shm-bridge marker names its inode.
 
-use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::ledger::{self, Marker};
-use crate::linux::procmaps::{self, Mapper};
+use crate::core::cleanup::{self, FileKind, Found, Mapper, Users, Verdict};
+use crate::core::ledger::{self, Marker};
+use crate::linux::procmaps;
 
 /// `statfs` type of a tmpfs.
 const TMPFS_MAGIC: i64 = 0x0102_1994;
@@ -91,9 +92,9 @@ impl TmpfsDir {
             name: name.to_owned(),
             size: st.st_size as u64,
             kind: match file_type {
-                rustix::fs::FileType::RegularFile => Kind::File,
-                rustix::fs::FileType::Symlink => Kind::Symlink,
-                _ => Kind::Other,
+                rustix::fs::FileType::RegularFile => FileKind::File,
+                rustix::fs::FileType::Symlink => FileKind::Symlink,
+                _ => FileKind::Other,
             },
             ours: st.st_uid == rustix::process::geteuid().as_raw(),
             identity: (st.st_dev as u64, st.st_ino as u64),
@@ -117,52 +118,36 @@ impl TmpfsDir {
     /// Removes `name` if a bridge made it and left it: its marker names
     /// its inode, it is ours, and (unless `force`) no process maps it.
     pub fn remove_leftover(&self, name: &str, force: bool) -> Verdict {
-        let marker_path = self.path.join(ledger::marker_name(name));
-        let Some(entry) = self.entry(name) else {
-            if self.marker(name).is_some() {
-                let _ = std::fs::remove_file(&marker_path);
-                return Verdict::StaleMarker;
-            }
-            return Verdict::NothingThere;
-        };
-        match entry.kind {
-            Kind::Symlink => return Verdict::Symlink,
-            Kind::Other => return Verdict::NotOurs,
-            Kind::File => {}
-        }
-        if !entry.ours {
-            return Verdict::OtherOwner;
-        }
-        let Some(marker) = &entry.marker else {
-            return Verdict::NotOurs;
-        };
-        if marker.inode != entry.identity.1 {
-            let _ = std::fs::remove_file(&marker_path);
-            return Verdict::Replaced;
-        }
-        let mappers = entry.mappers();
-        if !mappers.is_empty() && !force {
-            return Verdict::InUse(mappers);
-        }
-        match std::fs::remove_file(&entry.path) {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&marker_path);
-                Verdict::Removed
-            }
-            Err(e) => Verdict::Failed(e.to_string()),
-        }
+        cleanup::clean(self, name, force)
     }
 }
 
-/// What a directory entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A regular file.
-    File,
-    /// A symbolic link (never followed).
-    Symlink,
-    /// A directory, socket or the like.
-    Other,
+impl cleanup::Tmpfs for TmpfsDir {
+    fn look(&self, file: &str) -> Option<Found> {
+        self.entry(file).map(|e| Found {
+            kind: e.kind,
+            ours: e.ours,
+            inode: e.identity.1,
+        })
+    }
+
+    fn marker(&self, file: &str) -> Option<Marker> {
+        TmpfsDir::marker(self, file)
+    }
+
+    fn users(&self, file: &str, found: &Found) -> Option<Users> {
+        let entry = self.entry(file).filter(|e| e.identity.1 == found.inode)?;
+        let mappers = entry.mappers();
+        (!mappers.is_empty()).then_some(Users::Processes(mappers))
+    }
+
+    fn remove_file(&self, file: &str) -> io::Result<()> {
+        std::fs::remove_file(self.path.join(file))
+    }
+
+    fn remove_marker(&self, file: &str) {
+        let _ = std::fs::remove_file(self.path.join(ledger::marker_name(file)));
+    }
 }
 
 /// A file in the tmpfs.
@@ -175,7 +160,7 @@ pub struct Entry {
     /// Its size.
     pub size: u64,
     /// What it is.
-    pub kind: Kind,
+    pub kind: FileKind,
     /// Whether this user owns it.
     pub ours: bool,
     /// Device and inode.
@@ -196,58 +181,4 @@ impl Entry {
     pub fn mappers(&self) -> Vec<Mapper> {
         procmaps::mappers(self.identity.0, self.identity.1)
     }
-}
-
-/// What `remove_leftover` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Removed, with its marker.
-    Removed,
-    /// Only a marker was left; removed it.
-    StaleMarker,
-    /// Nothing by that name.
-    NothingThere,
-    /// No marker of ours: someone else made it.
-    NotOurs,
-    /// The marker names another inode: the file was replaced.
-    Replaced,
-    /// Processes still map it.
-    InUse(Vec<Mapper>),
-    /// A symbolic link.
-    Symlink,
-    /// Another user's file.
-    OtherOwner,
-    /// Removing failed.
-    Failed(String),
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Verdict::Removed => f.write_str("removed"),
-            Verdict::StaleMarker => f.write_str("already gone; removed its stale marker"),
-            Verdict::NothingThere => f.write_str("nothing to clean"),
-            Verdict::NotOurs => f.write_str("left alone: shm-bridge did not create it"),
-            Verdict::Replaced => {
-                f.write_str("left alone: it was replaced after shm-bridge made it")
-            }
-            Verdict::InUse(mappers) => write!(
-                f,
-                "kept: still mapped by {} (use --force to remove it anyway)",
-                describe_mappers(mappers)
-            ),
-            Verdict::Symlink => f.write_str("left alone: it is a symbolic link"),
-            Verdict::OtherOwner => f.write_str("left alone: it belongs to another user"),
-            Verdict::Failed(e) => write!(f, "could not remove it: {e}"),
-        }
-    }
-}
-
-/// `AC2.exe (1234), shm-bridge.exe (1200)`.
-pub fn describe_mappers(mappers: &[Mapper]) -> String {
-    mappers
-        .iter()
-        .map(|m| format!("{} ({})", m.program, m.pid))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

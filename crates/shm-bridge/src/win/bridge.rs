@@ -8,22 +8,18 @@
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::windows::io::AsRawHandle;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use shmem::{ShMemError, ShMemName, WinShMem};
 use windows_sys::Win32::Foundation::ERROR_DISK_FULL;
-use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle, GetFinalPathNameByHandleW,
-};
-use windows_sys::Win32::System::ProcessStatus::K32GetMappedFileNameW;
-use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
 use super::tmpfs::Tmpfs;
-use super::wine;
-use crate::ledger::{Marker, marker_name};
-use crate::spec::MapSpec;
+use crate::core::ledger::{Marker, marker_name};
+use crate::core::plan;
+use crate::core::spec::MapSpec;
+use crate::core::units::human_bytes;
+use crate::sys::windows::{files, wine};
 
 /// Where a bridged file came from, which decides whether we remove it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +33,8 @@ pub enum Origin {
     Existing,
 }
 
-/// One mapping that exists while this value lives.
+/// One mapping that exists while this value lives; its file and marker go
+/// with it unless someone else made the file.
 #[derive(Debug)]
 pub struct Bridged {
     /// The mapping's name.
@@ -48,20 +45,17 @@ pub struct Bridged {
     pub size: u64,
     /// Where the file came from.
     pub origin: Origin,
-    // Dropped in this order: the mapping and the file must be closed
-    // before the cleanup removes the file.
-    _mapping: WinShMem,
-    _file: File,
-    _cleanup: RemoveFiles,
+    /// Our handles; closed before the files are removed.
+    held: Option<(WinShMem, File)>,
+    /// The file and the marker to remove on drop (empty for an existing file).
+    remove: Vec<PathBuf>,
 }
 
-/// Removes a file we created and its marker.
-#[derive(Debug, Default)]
-struct RemoveFiles(Vec<PathBuf>);
-
-impl Drop for RemoveFiles {
+impl Drop for Bridged {
     fn drop(&mut self) {
-        for path in &self.0 {
+        // The mapping and the file must be closed before the file is removed.
+        drop(self.held.take());
+        for path in &self.remove {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -72,17 +66,16 @@ struct Plan<'a> {
     spec: &'a MapSpec,
     path: PathBuf,
     marker: PathBuf,
-    found: Found,
+    found: Option<Found>,
     size: u64,
 }
 
-enum Found {
-    Missing,
-    File {
-        file: File,
-        len: u64,
-        leftover: bool,
-    },
+/// A file already at a mapping's place.
+struct Found {
+    file: File,
+    len: u64,
+    /// Whether an earlier bridge's marker names it.
+    leftover: bool,
 }
 
 /// Creates every mapping of `specs`, or none.
@@ -92,22 +85,12 @@ pub fn create_all(specs: &[MapSpec], tmpfs: &Tmpfs, mode: u32) -> Result<Vec<Bri
         .iter()
         .map(|spec| plan(spec, tmpfs))
         .collect::<Result<Vec<_>>>()?;
-    let needed: u64 = plans
-        .iter()
-        .map(|p| match &p.found {
-            Found::Missing => p.size,
-            Found::File { len, .. } => p.size.saturating_sub(*len),
-        })
-        .sum();
-    if needed > tmpfs.free {
-        bail!(
-            "the mappings need {} more on {}, but it has only {} free; free some space or \
-             pass --tmpfs with a larger tmpfs. Nothing was created",
-            crate::human_bytes(needed),
-            tmpfs.unix,
-            crate::human_bytes(tmpfs.free)
-        );
-    }
+    let needed = plan::bytes_needed(
+        plans
+            .iter()
+            .map(|p| (p.size, p.found.as_ref().map(|f| f.len))),
+    )?;
+    plan::check_room(needed, tmpfs.free, &tmpfs.unix)?;
     let mut bridged = Vec::with_capacity(plans.len());
     for p in plans {
         // On error, `bridged` drops and removes what was created so far.
@@ -128,34 +111,18 @@ fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs) -> Result<Plan<'a>> {
             if !meta.is_file() {
                 bail!("{unix} exists and is not a regular file; remove it or pick another name");
             }
-            let leftover =
-                read_marker(&marker).is_some_and(|m| inode(&file).is_ok_and(|ino| ino == m.inode));
-            Found::File {
+            let leftover = read_marker(&marker)
+                .is_some_and(|m| files::file_index(&file).is_ok_and(|ino| ino == m.inode));
+            Some(Found {
                 len: meta.len(),
                 file,
                 leftover,
-            }
+            })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Missing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("opening {unix}")),
     };
-    let size = match (&found, spec.size) {
-        (Found::Missing, Some(size)) => size,
-        (Found::Missing, None) => bail!(
-            "{} has no size and {unix} does not exist: give --size for it",
-            spec.name
-        ),
-        (Found::File { len: 0, .. }, None) => {
-            bail!("{unix} exists but is empty: give --size for {}", spec.name)
-        }
-        (Found::File { len, .. }, None) => *len,
-        (Found::File { len, .. }, Some(size)) if size < *len => bail!(
-            "{unix} already holds {len} bytes, more than --size {size} for {}: \
-             give a size of at least {len}, or none to use the file's own",
-            spec.name
-        ),
-        (Found::File { .. }, Some(size)) => size,
-    };
+    let size = plan::size_of(spec, found.as_ref().map(|f| f.len), &unix)?;
     Ok(Plan {
         spec,
         path,
@@ -168,9 +135,16 @@ fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs) -> Result<Plan<'a>> {
 fn create(plan: Plan<'_>, tmpfs: &Tmpfs, mode: u32) -> Result<Bridged> {
     let name = plan.spec.name.clone();
     let unix_path = tmpfs.unix_file(plan.spec.file_name());
-    let mut cleanup = RemoveFiles::default();
-    let (mut file, from, origin) = match plan.found {
-        Found::Missing => {
+    let mut bridged = Bridged {
+        name: name.clone(),
+        unix_path: unix_path.clone(),
+        size: plan.size,
+        origin: Origin::Existing,
+        held: None,
+        remove: Vec::new(),
+    };
+    let (mut file, from) = match plan.found {
+        None => {
             let file = File::options()
                 .read(true)
                 .write(true)
@@ -179,37 +153,26 @@ fn create(plan: Plan<'_>, tmpfs: &Tmpfs, mode: u32) -> Result<Bridged> {
                 .with_context(|| {
                     format!("creating {unix_path} (did it appear meanwhile, or is it a dangling symbolic link?)")
                 })?;
-            cleanup.0.push(plan.path.clone());
+            bridged.remove.push(plan.path.clone());
+            bridged.origin = Origin::Created;
             // Before a byte is written: the file is private from its start.
             wine::chmod(&unix_path, mode)?;
-            (file, 0, Origin::Created)
+            (file, 0)
         }
-        Found::File {
-            file,
-            len,
-            leftover,
-        } => {
-            if leftover {
-                cleanup.0.push(plan.path.clone());
+        Some(found) => {
+            if found.leftover {
+                bridged.remove.push(plan.path.clone());
+                bridged.origin = Origin::Leftover;
             }
-            let origin = if leftover {
-                Origin::Leftover
-            } else {
-                Origin::Existing
-            };
-            (file, len, origin)
+            (found.file, found.len)
         }
     };
-    reserve(&mut file, from, plan.size).with_context(|| {
-        format!(
-            "reserving {} for {unix_path}",
-            crate::human_bytes(plan.size)
-        )
-    })?;
-    if origin != Origin::Existing {
+    reserve(&mut file, from, plan.size)
+        .with_context(|| format!("reserving {} for {unix_path}", human_bytes(plan.size)))?;
+    if bridged.origin != Origin::Existing {
         write_marker(&plan.marker, &name, &file, plan.size)
             .with_context(|| format!("writing the marker beside {unix_path}"))?;
-        cleanup.0.push(plan.marker.clone());
+        bridged.remove.push(plan.marker.clone());
         let marker_unix = tmpfs.unix_file(&marker_name(plan.spec.file_name()));
         wine::chmod(&marker_unix, mode)?;
     }
@@ -230,39 +193,16 @@ fn create(plan: Plan<'_>, tmpfs: &Tmpfs, mode: u32) -> Result<Bridged> {
             return Err(anyhow::Error::new(other).context(format!("mapping {unix_path} as {name}")));
         }
     };
-    Ok(Bridged {
-        name,
-        unix_path,
-        size: plan.size,
-        origin,
-        _mapping: mapping,
-        _file: file,
-        _cleanup: cleanup,
-    })
+    bridged.held = Some((mapping, file));
+    Ok(bridged)
 }
 
 /// The existing mapping `name`, if its pages are the file `unix_path`.
 fn adopt(name: &ShMemName, unix_path: &str) -> Option<WinShMem> {
     let mapping = WinShMem::open(name.as_str()).ok()?;
-    let backing = backing_file(mapping.as_ptr())?;
+    let backing = files::mapped_file_name(mapping.as_ptr())?;
     let backing = wine::unix_path(Path::new(backing.trim_start_matches(r"\??\"))).ok()?;
     (backing == unix_path).then_some(mapping)
-}
-
-/// The file whose pages are mapped at `addr` (`\??\Z:\dev\shm\NAME` under
-/// Wine), or `None` for pagefile-backed memory.
-fn backing_file(addr: *const u8) -> Option<String> {
-    let mut buf = vec![0u16; 1024];
-    // SAFETY: `addr` lies in a live view of ours; the buffer holds `buf.len()` chars.
-    let n = unsafe {
-        K32GetMappedFileNameW(
-            GetCurrentProcess(),
-            addr.cast(),
-            buf.as_mut_ptr(),
-            buf.len() as u32,
-        )
-    };
-    (n > 0).then(|| String::from_utf16_lossy(&buf[..n as usize]))
 }
 
 /// Writes zeros from `from` to `to`: on a tmpfs only written pages are
@@ -293,7 +233,7 @@ fn reserve(file: &mut File, from: u64, to: u64) -> Result<()> {
 /// anywhere (the tmpfs is world-writable), and we would write there.
 /// Wine does not flag links, but resolves them in the handle's final path.
 fn check_not_redirected(file: &File, tmpfs: &Tmpfs, name: &str) -> Result<()> {
-    let actual = final_path(file.as_raw_handle())?;
+    let actual = files::final_path(file).context("GetFinalPathNameByHandleW")?;
     let dir =
         std::fs::canonicalize(&tmpfs.dos).with_context(|| format!("resolving {}", tmpfs.unix))?;
     let expected = dir.join(name);
@@ -308,33 +248,7 @@ fn check_not_redirected(file: &File, tmpfs: &Tmpfs, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn final_path(handle: std::os::windows::io::RawHandle) -> Result<String> {
-    let mut buf = vec![0u16; 1024];
-    // SAFETY: a live handle; the buffer holds `buf.len()` wide chars.
-    let n = unsafe { GetFinalPathNameByHandleW(handle, buf.as_mut_ptr(), buf.len() as u32, 0) };
-    if n == 0 || n as usize >= buf.len() {
-        bail!(
-            "GetFinalPathNameByHandleW: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    Ok(String::from_utf16_lossy(&buf[..n as usize]))
-}
-
-/// The file's inode (Wine's file index is `st_ino`).
-pub fn inode(file: &File) -> Result<u64> {
-    // SAFETY: zeroes are a valid BY_HANDLE_FILE_INFORMATION.
-    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
-    // SAFETY: a live handle and one out-struct we own.
-    if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
-        bail!(
-            "GetFileInformationByHandle: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    Ok((u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow))
-}
-
+/// The marker at `path`, if there is one.
 pub fn read_marker(path: &Path) -> Option<Marker> {
     Marker::parse(&std::fs::read_to_string(path).ok()?)
 }
@@ -342,7 +256,7 @@ pub fn read_marker(path: &Path) -> Option<Marker> {
 fn write_marker(path: &Path, name: &ShMemName, file: &File, size: u64) -> Result<()> {
     let marker = Marker {
         name: name.to_string(),
-        inode: inode(file)?,
+        inode: files::file_index(file).context("GetFileInformationByHandle")?,
         size,
         pid: wine::linux_pid(),
     };

@@ -1,50 +1,64 @@
 //! `--clean-up`: removes files an earlier run left behind (it was killed),
-//! and only those: a file is removed when its marker names its inode and no
-//! program in this prefix still has the mapping open.
+//! and only those, by the rules of [`crate::core::cleanup`]; a program in
+//! this prefix that still has the mapping open keeps its file.
 
 use std::fs::File;
+use std::io;
 
-use shmem::WinShMem;
+use shmem::{ShMemName, WinShMem};
 
-use super::bridge::{inode, read_marker};
+use super::bridge::read_marker;
 use super::tmpfs::Tmpfs;
-use crate::ledger::marker_name;
-use crate::spec::MapSpec;
+use crate::core::cleanup::{self, FileKind, Found, Users};
+use crate::core::ledger::{Marker, marker_name};
+use crate::core::spec::MapSpec;
+use crate::sys::windows::files;
+
+/// The tmpfs as this prefix sees it, for one mapping.
+struct PrefixView<'a> {
+    tmpfs: &'a Tmpfs,
+    mapping: &'a ShMemName,
+}
+
+impl cleanup::Tmpfs for PrefixView<'_> {
+    fn look(&self, file: &str) -> Option<Found> {
+        let opened = File::open(self.tmpfs.dos_file(file)).ok()?;
+        // Win32 under Wine shows neither links nor owners; what it opened is
+        // taken as a file of ours, and its marker decides.
+        Some(Found {
+            kind: FileKind::File,
+            ours: true,
+            inode: files::file_index(&opened).ok()?,
+        })
+    }
+
+    fn marker(&self, file: &str) -> Option<Marker> {
+        read_marker(&self.tmpfs.dos_file(&marker_name(file)))
+    }
+
+    fn users(&self, _: &str, _: &Found) -> Option<Users> {
+        WinShMem::open(self.mapping.as_str())
+            .is_ok()
+            .then_some(Users::Prefix)
+    }
+
+    fn remove_file(&self, file: &str) -> io::Result<()> {
+        std::fs::remove_file(self.tmpfs.dos_file(file))
+    }
+
+    fn remove_marker(&self, file: &str) {
+        let _ = std::fs::remove_file(self.tmpfs.dos_file(&marker_name(file)));
+    }
+}
 
 /// Cleans up after each spec and says what it did.
 pub fn clean_up(specs: &[MapSpec], tmpfs: &Tmpfs) {
     for spec in specs {
-        let name = spec.file_name();
-        let unix = tmpfs.unix_file(name);
-        let path = tmpfs.dos_file(name);
-        let marker_path = tmpfs.dos_file(&marker_name(name));
-        let marker = read_marker(&marker_path);
-        let file = File::open(&path).ok();
-        let verdict = match (marker, file) {
-            (None, None) => "nothing to clean".to_owned(),
-            (None, Some(_)) => "left alone: shm-bridge did not create it".to_owned(),
-            (Some(_), None) => {
-                let _ = std::fs::remove_file(&marker_path);
-                "already gone; removed its stale marker".to_owned()
-            }
-            (Some(marker), Some(file)) => {
-                if inode(&file).ok() != Some(marker.inode) {
-                    let _ = std::fs::remove_file(&marker_path);
-                    "left alone: it was replaced after shm-bridge made it".to_owned()
-                } else if WinShMem::open(spec.name.as_str()).is_ok() {
-                    "left alone: a program in this prefix still has the mapping open".to_owned()
-                } else {
-                    drop(file);
-                    match std::fs::remove_file(&path) {
-                        Ok(()) => {
-                            let _ = std::fs::remove_file(&marker_path);
-                            "removed".to_owned()
-                        }
-                        Err(e) => format!("could not remove it: {e}"),
-                    }
-                }
-            }
+        let view = PrefixView {
+            tmpfs,
+            mapping: &spec.name,
         };
-        println!("{unix}: {verdict}");
+        let verdict = cleanup::clean(&view, spec.file_name(), false);
+        println!("{}: {verdict}", tmpfs.unix_file(spec.file_name()));
     }
 }

@@ -3,24 +3,22 @@
 
 mod bridge;
 mod cleanup;
-mod family;
 mod start;
 mod stop;
 mod tmpfs;
-mod wine;
 
-use std::os::windows::io::AsRawHandle;
+use std::os::windows::io::AsHandle;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use windows_sys::Win32::Foundation::WAIT_OBJECT_0;
-use windows_sys::Win32::System::Threading::WaitForMultipleObjects;
 
-use crate::exe_cli::Cli;
-use crate::human_bytes;
-use crate::presets::Presets;
-use crate::spec::{self, MapSpec};
+use crate::cli::exe::Cli;
+use crate::core::presets::Presets;
+use crate::core::spec::{MapSpec, SpecError};
+use crate::core::units::human_bytes;
+use crate::sys::windows::job::Job;
+use crate::sys::windows::{sync, wine};
 use bridge::{Bridged, Origin};
 use stop::Stop;
 use tmpfs::Tmpfs;
@@ -86,13 +84,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The maps of `--map`/`--size` and of `--game`, checked.
 fn specs(cli: &Cli, presets: &Presets) -> Result<Vec<MapSpec>> {
-    let mut specs = spec::from_flags(&cli.maps, &cli.sizes)?;
-    if let Some(game) = &cli.game {
-        let preset = presets.find(game)?;
-        specs.extend(preset.specs().map_err(anyhow::Error::msg)?);
-    }
-    spec::check_unique(&specs)?;
-    Ok(specs)
+    Ok(cli.maps.resolve(presets)?.ok_or(SpecError::Empty)?)
 }
 
 fn describe(b: &Bridged) -> String {
@@ -119,7 +111,7 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
         program.into()
     };
     println!("All {count} mappings exist; starting {}", program.display());
-    let family = family::Family::join()
+    let job = Job::join()
         .inspect_err(|e| {
             println!(
                 "Cannot follow the processes {} starts ({e}); the bridge ends when it does.",
@@ -128,10 +120,9 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
         })
         .ok();
     let mut child = start::with_retries(&program, || Command::new(&program).args(args).spawn())?;
-    let handles = [child.as_raw_handle(), stop.event()];
-    // SAFETY: two live handles; waits for either without using CPU.
-    let which = unsafe { WaitForMultipleObjects(2, handles.as_ptr(), 0, u32::MAX) };
-    if which != WAIT_OBJECT_0 {
+    let which = sync::wait_any(&[child.as_handle(), stop.event().handle()])
+        .context("waiting for the game")?;
+    if which != 0 {
         println!(
             "Stopping; {} keeps running without the bridge.",
             program.display()
@@ -141,11 +132,11 @@ fn run_game(command: &[String], stop: &Stop, count: usize) -> Result<ExitCode> {
     let status = child.wait().context("waiting for the game")?;
     let code = status.code().unwrap_or(1) as u32;
     println!("{} exited with code {code}.", program.display());
-    if let Some(family) = &family {
-        let others = family.others().context("counting the game's processes")?;
+    if let Some(job) = &job {
+        let others = job.others().context("counting the game's processes")?;
         if others > 0 {
             println!("Waiting for the {others} process(es) it started; the bridge ends with them.");
-            if !family
+            if !job
                 .wait_for_others(stop.event())
                 .context("waiting for the game's processes")?
             {

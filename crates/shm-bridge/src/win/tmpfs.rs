@@ -6,13 +6,12 @@
 //! `GetDiskFreeSpaceExW` on the directory itself, which Wine answers with
 //! `fstatfs` of that directory (its drive root would give the disk's).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW;
 
-use super::wine;
-use crate::mounts::mount_of;
+use crate::core::mounts::mount_of;
+use crate::sys::windows::{files, wine};
 
 /// The directory the files go in.
 #[derive(Debug, Clone)]
@@ -59,7 +58,7 @@ impl Tmpfs {
             );
         }
         Ok(Tmpfs {
-            free: free_bytes(&dos)?,
+            free: files::disk_free(&dos).with_context(|| format!("free space of {unix}"))?,
             unix,
             dos,
         })
@@ -74,27 +73,4 @@ impl Tmpfs {
     pub fn unix_file(&self, name: &str) -> String {
         format!("{}/{name}", self.unix.trim_end_matches('/'))
     }
-}
-
-fn free_bytes(dos: &Path) -> Result<u64> {
-    let wide: Vec<u16> = dos
-        .to_string_lossy()
-        .encode_utf16()
-        .chain(Some(0))
-        .collect();
-    let mut free = 0u64;
-    // SAFETY: NUL-terminated path; one out-pointer to a u64 we own, the others null.
-    let ok = unsafe {
-        GetDiskFreeSpaceExW(
-            wide.as_ptr(),
-            &mut free,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("free space of {}", dos.display()));
-    }
-    Ok(free)
 }

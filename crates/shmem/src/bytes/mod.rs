@@ -58,29 +58,41 @@ impl std::fmt::Debug for ShBytes {
 /// Sealed: only the std integer atomics, whose every bit pattern is a valid
 /// value. (`AtomicBool` is left out: another process may store a byte that
 /// is neither 0 nor 1.)
-pub trait AtomicView: sealed::Sealed + Sync {}
+pub trait AtomicView: sealed::Sealed + Sync {
+    /// The integer it holds.
+    type Value: Copy;
+
+    /// An atomic load (what `A::load` does), for callers generic over `A`.
+    #[doc(hidden)]
+    fn load_value(&self, order: std::sync::atomic::Ordering) -> Self::Value;
+}
 
 mod sealed {
     pub trait Sealed {}
 }
 
 macro_rules! atomic_views {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $v:ty),*) => {$(
         impl sealed::Sealed for $t {}
-        impl AtomicView for $t {}
+        impl AtomicView for $t {
+            type Value = $v;
+            fn load_value(&self, order: std::sync::atomic::Ordering) -> $v {
+                self.load(order)
+            }
+        }
     )*};
 }
 atomic_views!(
-    AtomicU8,
-    AtomicI8,
-    AtomicU16,
-    AtomicI16,
-    AtomicU32,
-    AtomicI32,
-    AtomicU64,
-    AtomicI64,
-    AtomicUsize,
-    AtomicIsize
+    AtomicU8 => u8,
+    AtomicI8 => i8,
+    AtomicU16 => u16,
+    AtomicI16 => i16,
+    AtomicU32 => u32,
+    AtomicI32 => i32,
+    AtomicU64 => u64,
+    AtomicI64 => i64,
+    AtomicUsize => usize,
+    AtomicIsize => isize
 );
 
 impl ShBytes {

@@ -10,13 +10,12 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use shmem::PosixShMem;
 
-use crate::acc;
-use crate::linux::cli::{CommonArgs, DemoArgs, MapsArgs, WatchArgs};
-use crate::linux::command::watch;
-use crate::linux::locate;
+use crate::cli::companion::DemoArgs;
 use crate::linux::tmpfs::TmpfsDir;
+use crate::linux::watch::{self, Mode, Reader, Target};
+use crate::linux::{locate, presets_file, xdg};
+use crate::titles;
 
 /// How long the bridge and the stand-in may take to get going.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -34,20 +33,24 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let bridge_exe = program("shm-bridge.exe")?;
     let standin_exe = program("sim-standin.exe")?;
     let tmpfs = TmpfsDir::check(&args.common.tmpfs)?;
-    let prefix = demo_prefix()?;
-    println!("shm-bridge demo: {wine}, prefix {}", prefix.display());
+    let presets = presets_file::load(&args.common)?;
+    let acc = presets.find("acc")?;
+    let prefix = xdg::cache()
+        .context("neither XDG_CACHE_HOME nor HOME is set")?
+        .join("demo-prefix");
+    outln!("shm-bridge demo: {wine}, prefix {}", prefix.display())?;
     if !prefix.join("system.reg").exists() {
-        println!("Preparing a Wine prefix for the demo (first run only; takes a few seconds)...");
+        outln!("Preparing a Wine prefix for the demo (first run only; takes a few seconds)...")?;
         boot_prefix(&prefix)?;
     }
 
     // A directory of the demo's own on the tmpfs: nothing of the user's is touched.
     let dir = Scratch::new(&tmpfs.path)?;
     let seconds = args.seconds.max(2);
-    println!(
+    outln!(
         "Starting shm-bridge.exe with the ACC preset in {}, and the ACC stand-in behind it...",
         dir.0.display()
-    );
+    )?;
     let mut bridge = Bridge::start(
         &prefix,
         Command::new("wine")
@@ -58,23 +61,17 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             .arg(&standin_exe)
             .args(["acc", "--seconds", &(seconds + 3).to_string()]),
     )?;
-    wait_for_telemetry(&dir.0, &mut bridge)?;
+    let mut reader = Reader::new(&dir.0, &acc.specs()?, titles::of_preset(acc));
+    wait_for_telemetry(&mut reader, &mut bridge)?;
     bridge.print_pending();
-    println!("Telemetry is flowing; watching it for {seconds} s:");
+    outln!("Telemetry is flowing; watching it for {seconds} s:")?;
 
-    let outcome = watch::run(WatchArgs {
-        maps: MapsArgs {
-            game: Some("acc".into()),
-            ..MapsArgs::default()
-        },
-        once: false,
-        json: false,
-        seconds: Some(f64::from(seconds)),
-        common: CommonArgs {
-            tmpfs: dir.0.clone(),
-            presets: args.common.presets.clone(),
-        },
-    });
+    let target = Target::new(
+        acc.title.clone(),
+        Some("acc".into()),
+        Some(Duration::from_secs(seconds.into())),
+    );
+    let outcome = watch::show(&mut reader, &target, Mode::Live);
     let code = bridge.wait(START_TIMEOUT)?;
     bridge.print_pending();
     outcome?;
@@ -92,22 +89,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             dir.0.display()
         );
     }
-    println!(
+    outln!(
         "Demo done: the stand-in wrote ACC telemetry through the bridge's mappings, watch \
          decoded it from {}, and the bridge removed its files when the stand-in exited.",
         tmpfs.path.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `$XDG_CACHE_HOME/shm-bridge/demo-prefix`.
-fn demo_prefix() -> Result<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .context("neither XDG_CACHE_HOME nor HOME is set")?;
-    Ok(cache.join("shm-bridge/demo-prefix"))
 }
 
 fn boot_prefix(prefix: &Path) -> Result<()> {
@@ -183,7 +170,7 @@ impl Bridge {
 
     fn print_pending(&self) {
         while let Ok(line) = self.lines.try_recv() {
-            println!("  [wine] {line}");
+            let _ = outln!("  [wine] {line}");
         }
     }
 
@@ -218,8 +205,9 @@ impl Drop for Bridge {
     }
 }
 
-/// Waits until the stand-in's physics page is being written.
-fn wait_for_telemetry(dir: &Path, bridge: &mut Bridge) -> Result<()> {
+/// Waits until the stand-in's pages are being written: their update
+/// counter moves.
+fn wait_for_telemetry(reader: &mut Reader, bridge: &mut Bridge) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     let mut first = None;
     while Instant::now() < deadline {
@@ -227,13 +215,11 @@ fn wait_for_telemetry(dir: &Path, bridge: &mut Bridge) -> Result<()> {
             bridge.print_pending();
             bail!("the bridge exited before the stand-in wrote telemetry (its output is above)");
         }
-        if let Ok(page) = PosixShMem::open_own_in(dir, acc::PHYSICS) {
-            let id = page.read::<i32>(0).unwrap_or(0);
-            match first {
-                None => first = Some(id),
-                Some(f) if id > f => return Ok(()),
-                Some(_) => {}
-            }
+        let update = reader.sample().decoded.and_then(|d| d.telemetry.update);
+        match (first, update) {
+            (None, Some(now)) => first = Some(now),
+            (Some(then), Some(now)) if now > then => return Ok(()),
+            _ => {}
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -5,32 +5,47 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::linux::cli::CommonArgs;
+use crate::cli::companion::CommonArgs;
+use crate::core::units::human_bytes;
 use crate::linux::container::{self, Seen};
 use crate::linux::tmpfs::TmpfsDir;
-use crate::linux::{locate, maps};
+use crate::linux::{locate, presets_file};
 
+/// The checks' lines as they are printed, and how many things are missing.
+/// A stdout that fails is remembered and reported once, at the end.
 struct Report {
     missing: usize,
+    written: std::io::Result<()>,
 }
 
 impl Report {
+    fn line(&mut self, line: std::fmt::Arguments<'_>) {
+        if self.written.is_ok() {
+            self.written = outln!("{line}");
+        }
+    }
     fn ok(&mut self, what: &str, detail: impl std::fmt::Display) {
-        println!("  ok       {what}: {detail}");
+        self.line(format_args!("  ok       {what}: {detail}"));
     }
     fn warn(&mut self, what: &str, detail: impl std::fmt::Display) {
-        println!("  note     {what}: {detail}");
+        self.line(format_args!("  note     {what}: {detail}"));
     }
     fn missing(&mut self, what: &str, detail: impl std::fmt::Display) {
         self.missing += 1;
-        println!("  MISSING  {what}: {detail}");
+        self.line(format_args!("  MISSING  {what}: {detail}"));
     }
 }
 
 /// Checks Wine, the Windows side, the tmpfs and the presets file.
 pub fn run(args: CommonArgs) -> Result<ExitCode> {
-    let mut r = Report { missing: 0 };
-    println!("shm-bridge {} checks:", env!("CARGO_PKG_VERSION"));
+    let mut r = Report {
+        missing: 0,
+        written: Ok(()),
+    };
+    r.line(format_args!(
+        "shm-bridge {} checks:",
+        env!("CARGO_PKG_VERSION")
+    ));
 
     let wine = locate::wine_version();
     match &wine {
@@ -74,16 +89,12 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     match TmpfsDir::check(&args.tmpfs) {
         Ok(dir) => r.ok(
             "tmpfs",
-            format!(
-                "{} ({} free)",
-                dir.path.display(),
-                crate::human_bytes(dir.free)
-            ),
+            format!("{} ({} free)", dir.path.display(), human_bytes(dir.free)),
         ),
         Err(e) => r.missing("tmpfs", format!("{e:#}")),
     }
 
-    match maps::load_presets(&args) {
+    match presets_file::load(&args) {
         Ok(presets) => r.ok("presets", format!("{} titles", presets.games().len())),
         Err(e) => r.missing("presets", format!("{e:#}")),
     }
@@ -99,15 +110,21 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "shm-bridge".into());
-    println!(
+    r.line(format_args!(
         "\nSteam launch option (Properties > General > Launch Options):\n  {me} launch --game TITLE -- %command%"
-    );
-    if r.missing > 0 {
-        println!("\n{} thing(s) missing.", r.missing);
-        return Ok(ExitCode::FAILURE);
+    ));
+    let missing = r.missing;
+    if missing > 0 {
+        r.line(format_args!("\n{missing} thing(s) missing."));
+    } else {
+        r.line(format_args!("\nEverything needed is here."));
     }
-    println!("\nEverything needed is here.");
-    Ok(ExitCode::SUCCESS)
+    r.written?;
+    Ok(if missing > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// How Steam's container, where Proton runs games, will see the exe.

@@ -8,17 +8,19 @@ use std::process::{Command, ExitCode, ExitStatus};
 
 use anyhow::{Context, Result, bail};
 
-use crate::linux::cli::LaunchArgs;
+use crate::cli::companion::LaunchArgs;
+use crate::core::cleanup::Verdict;
+use crate::core::plan;
+use crate::core::spec::MapSpec;
 use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
-use crate::linux::tmpfs::{TmpfsDir, Verdict};
-use crate::linux::{locate, maps};
-use crate::spec::MapSpec;
+use crate::linux::tmpfs::TmpfsDir;
+use crate::linux::{locate, presets_file};
 
 /// Runs the bridged command and returns its exit code.
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
-    let presets = maps::load_presets(&args.common)?;
-    let specs = maps::resolve(&args.maps, &presets)?.context(
+    let presets = presets_file::load(&args.common)?;
+    let specs = args.maps.resolve(&presets)?.context(
         "say which mappings to bridge: --game TITLE (see `shm-bridge games`) or --map NAME --size BYTES",
     )?;
     let (at, launcher) = gamecmd::find_game(&args.command)?;
@@ -37,7 +39,7 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     };
     let bridge = bridge_args(&place, &dir, &specs)?;
     let command = gamecmd::insert_bridge(&args.command, at, &bridge);
-    eprintln!(
+    note!(
         "shm-bridge: bridging {} for {} in {}",
         specs
             .iter()
@@ -52,7 +54,7 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     if !place.mounts.is_empty() {
         let current = std::env::var(container::MOUNTS_VAR).ok();
         let value = container::mounts_with(current.as_deref(), &place.mounts);
-        eprintln!(
+        note!(
             "shm-bridge: asking Steam's container to share {} ({}={value})",
             place
                 .mounts
@@ -67,9 +69,9 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     let status = run_forwarding_signals(child)?;
     for spec in &specs {
         match dir.remove_leftover(spec.file_name(), false) {
-            Verdict::Removed => eprintln!("shm-bridge: removed {} left behind", spec.file_name()),
+            Verdict::Removed => note!("shm-bridge: removed {} left behind", spec.file_name()),
             v @ (Verdict::InUse(_) | Verdict::Failed(_)) => {
-                eprintln!(
+                note!(
                     "shm-bridge: {}: {v}",
                     dir.path.join(spec.file_name()).display()
                 )
@@ -136,7 +138,7 @@ impl Placement {
         let exe_inside = match container::seen_here(exe) {
             Seen::Same => exe.to_owned(),
             Seen::At(inside) => {
-                eprintln!(
+                note!(
                     "shm-bridge: Steam's container shows {} as {}",
                     exe.display(),
                     inside.display()
@@ -175,39 +177,21 @@ impl Placement {
 }
 
 /// `shm-bridge.exe --tmpfs DIR -m NAMES -s SIZES --`, the sizes all given
-/// (a map without one takes its existing file's size, which must exist).
+/// (a map without one takes its existing file's size, which must exist),
+/// once they are known to fit.
 fn bridge_args(place: &Placement, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<String>> {
     let mut sizes = Vec::with_capacity(specs.len());
+    let mut planned = Vec::with_capacity(specs.len());
     for spec in specs {
-        let size = match spec.size {
-            Some(size) => size,
-            None => dir
-                .entry(spec.file_name())
-                .map(|e| e.size)
-                .filter(|&s| s > 0)
-                .with_context(|| {
-                    format!(
-                        "{} has no size and {} does not exist: give --size",
-                        spec.name,
-                        dir.path.join(spec.file_name()).display()
-                    )
-                })?,
-        };
+        let path = dir.path.join(spec.file_name());
+        let existing = dir.entry(spec.file_name()).map(|e| e.size);
+        let size = plan::size_of(spec, existing, &path.display().to_string())?;
         sizes.push(size);
+        planned.push((size, existing));
     }
-    let needed: u64 = specs
-        .iter()
-        .zip(&sizes)
-        .map(|(s, &size)| size.saturating_sub(dir.entry(s.file_name()).map_or(0, |e| e.size)))
-        .sum();
-    if needed > dir.free {
-        bail!(
-            "the mappings need {} on {}, which has {} free; the game was not started",
-            crate::human_bytes(needed),
-            dir.path.display(),
-            crate::human_bytes(dir.free)
-        );
-    }
+    let needed = plan::bytes_needed(planned)?;
+    plan::check_room(needed, dir.free, &dir.path.display().to_string())
+        .context("the game was not started")?;
     let mut args = vec![
         place.exe.display().to_string(),
         "--tmpfs".into(),

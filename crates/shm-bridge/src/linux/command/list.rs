@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::linux::cli::ListArgs;
-use crate::linux::maps;
-use crate::linux::procmaps::Mapper;
-use crate::linux::tmpfs::{self, Entry, Kind, TmpfsDir};
+use crate::cli::companion::ListArgs;
+use crate::core::cleanup::{FileKind, Mapper, describe_mappers};
+use crate::linux::presets_file;
+use crate::linux::tmpfs::{Entry, TmpfsDir};
 
 /// How long to watch the bytes for changes.
 const SAMPLE_GAP: Duration = Duration::from_millis(300);
@@ -29,7 +29,7 @@ struct Row {
 
 /// Lists known and bridged files (all files with `--all`).
 pub fn run(args: ListArgs) -> Result<ExitCode> {
-    let presets = maps::load_presets(&args.common)?;
+    let presets = presets_file::load(&args.common)?;
     let dir = TmpfsDir::check(&args.common.tmpfs)?;
     let known: BTreeSet<String> = presets
         .games()
@@ -40,7 +40,7 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
     let entries: Vec<Entry> = dir
         .entries()?
         .into_iter()
-        .filter(|e| e.kind == Kind::File)
+        .filter(|e| e.kind == FileKind::File)
         .filter(|e| args.all || e.bridged() || known.contains(&e.name))
         .collect();
     let first: HashMap<String, u64> = entries
@@ -63,23 +63,26 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         .collect();
     if args.json {
         for row in &rows {
-            println!("{}", serde_json::to_string(row)?);
+            outln!("{}", serde_json::to_string(row)?)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!(
+        outln!(
             "Nothing bridged in {} (--all to show every file).",
             dir.path.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:<32} {:>10}  {:<8} {:<9} MAPPED BY",
-        "NAME", "BYTES", "BRIDGED", "WRITTEN"
-    );
+        "NAME",
+        "BYTES",
+        "BRIDGED",
+        "WRITTEN"
+    )?;
     for row in &rows {
-        println!(
+        outln!(
             "{:<32} {:>10}  {:<8} {:<9} {}",
             row.name,
             row.size,
@@ -88,9 +91,9 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
             if row.mapped_by.is_empty() {
                 "-".to_owned()
             } else {
-                tmpfs::describe_mappers(&row.mapped_by)
+                describe_mappers(&row.mapped_by)
             }
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,4 @@
-//! One module per subcommand.
+//! One module per subcommand but `watch`, which has a directory of its own.
 
 pub mod clean;
 pub mod demo;
@@ -6,4 +6,3 @@ pub mod doctor;
 pub mod games;
 pub mod launch;
 pub mod list;
-pub mod watch;

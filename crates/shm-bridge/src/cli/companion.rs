@@ -1,8 +1,12 @@
 //! The Linux companion's command line.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use super::maps::MapArgs;
+use super::values;
 
 /// Bridges the named shared memory of Windows games under Wine/Proton to
 /// Linux programs: launches the bridge in the game's prefix, shows what is
@@ -50,27 +54,10 @@ pub struct CommonArgs {
     pub presets: Option<PathBuf>,
 }
 
-/// Which mappings: a title, or names (and sizes) given one by one.
-#[derive(Debug, Args, Clone, Default)]
-pub struct MapsArgs {
-    /// A known title (see `shm-bridge games`).
-    #[arg(short = 'g', long, value_name = "TITLE")]
-    pub game: Option<String>,
-
-    /// Mapping name(s); several may follow one flag.
-    #[arg(short = 'm', long = "map", value_name = "NAME", num_args = 1.., action = ArgAction::Append)]
-    pub maps: Vec<String>,
-
-    /// Size(s) in bytes, one per --map, in the same order.
-    #[arg(short = 's', long = "size", value_name = "BYTES", num_args = 1..,
-          action = ArgAction::Append, allow_negative_numbers = true)]
-    pub sizes: Vec<String>,
-}
-
 #[derive(Debug, Args)]
 pub struct LaunchArgs {
     #[command(flatten)]
-    pub maps: MapsArgs,
+    pub maps: MapArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 
@@ -99,7 +86,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     #[command(flatten)]
-    pub maps: MapsArgs,
+    pub maps: MapArgs,
     /// Print one sample and exit.
     #[arg(long)]
     pub once: bool,
@@ -108,8 +95,8 @@ pub struct WatchArgs {
     pub json: bool,
     /// Stop after this many seconds (with --once: wait at most this long
     /// for the mappings to appear).
-    #[arg(long, value_name = "SECONDS")]
-    pub seconds: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = values::seconds, allow_negative_numbers = true)]
+    pub seconds: Option<Duration>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -117,7 +104,7 @@ pub struct WatchArgs {
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     #[command(flatten)]
-    pub maps: MapsArgs,
+    pub maps: MapArgs,
     /// Remove files even while a process maps them.
     #[arg(long)]
     pub force: bool,
@@ -127,8 +114,9 @@ pub struct CleanArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How long the stand-in drives.
-    #[arg(long, value_name = "SECONDS", default_value_t = 8)]
+    /// How long the stand-in drives (at least 2, at most 3600 seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = 8, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub seconds: u32,
     /// Where shm-bridge.exe and sim-standin.exe are (default: where `launch` looks).
     #[arg(long, value_name = "DIR")]

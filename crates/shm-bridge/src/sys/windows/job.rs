@@ -19,7 +19,9 @@ use windows_sys::Win32::System::JobObjects::{
     JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, JobObjectAssociateCompletionPortInformation,
     JobObjectBasicAccountingInformation, QueryInformationJobObject, SetInformationJobObject,
 };
-use windows_sys::Win32::System::Threading::{GetCurrentProcess, INFINITE, WaitForSingleObject};
+use windows_sys::Win32::System::Threading::{GetCurrentProcess, INFINITE};
+
+use super::sync::Event;
 
 /// The completion key of the job's own messages.
 const JOB_KEY: usize = 1;
@@ -31,22 +33,19 @@ const STOP_KEY: usize = 2;
 /// Its handles are never closed: the job lasts as long as the bridge, and
 /// the thread that relays a stop request may post to the port at any time.
 #[derive(Debug)]
-pub struct Family {
+pub struct Job {
     job: HANDLE,
     port: HANDLE,
 }
 
+/// `Err` naming the call `what` when a Win32 call returned 0.
 fn check(ok: i32, what: &str) -> io::Result<()> {
-    if ok == 0 {
-        let e = io::Error::last_os_error();
-        return Err(io::Error::new(e.kind(), format!("{what}: {e}")));
-    }
-    Ok(())
+    super::check(ok != 0).map_err(|e| io::Error::new(e.kind(), format!("{what}: {e}")))
 }
 
-impl Family {
+impl Job {
     /// Puts this process at the head of a new job.
-    pub fn join() -> io::Result<Family> {
+    pub fn join() -> io::Result<Job> {
         // SAFETY: no attributes, no name; a fresh handle or null.
         let job = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
         if job.is_null() {
@@ -75,10 +74,10 @@ impl Family {
         // SAFETY: both handles are live; the pseudo-handle needs no closing.
         let joined = unsafe { AssignProcessToJobObject(job, GetCurrentProcess()) };
         check(joined, "AssignProcessToJobObject")?;
-        Ok(Family { job, port })
+        Ok(Job { job, port })
     }
 
-    /// How many processes of the family are running besides this one.
+    /// How many processes of the job are running besides this one.
     pub fn others(&self) -> io::Result<u32> {
         // SAFETY: plain old data; zeroes are a valid value.
         let mut info: JOBOBJECT_BASIC_ACCOUNTING_INFORMATION = unsafe { std::mem::zeroed() };
@@ -96,17 +95,15 @@ impl Family {
         Ok(info.ActiveProcesses.saturating_sub(1))
     }
 
-    /// Waits, using no CPU, until no other process of the family is left
-    /// (`true`) or the `stop` event is set (`false`).
-    pub fn wait_for_others(&self, stop: HANDLE) -> io::Result<bool> {
-        // Handles as numbers: they outlive the thread's use (see `Family`).
-        let (stop_event, port) = (stop as usize, self.port as usize);
+    /// Waits, using no CPU, until no other process of the job is left
+    /// (`true`) or `stop` is set (`false`).
+    pub fn wait_for_others(&self, stop: &'static Event) -> io::Result<bool> {
+        // The port as a number: it outlives the thread's use (see `Job`).
+        let port = self.port as usize;
         std::thread::spawn(move || {
-            // SAFETY: the stop event and the port live as long as the process.
-            unsafe {
-                WaitForSingleObject(stop_event as HANDLE, INFINITE);
-                PostQueuedCompletionStatus(port as HANDLE, 0, STOP_KEY, std::ptr::null());
-            }
+            stop.wait();
+            // SAFETY: the port lives as long as the process.
+            unsafe { PostQueuedCompletionStatus(port as HANDLE, 0, STOP_KEY, std::ptr::null()) };
         });
         loop {
             if self.others()? == 0 {

@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{self, MapSpec};
+use crate::core::spec::{self, MapSpec, SpecError};
 
 /// The built-in table, embedded at build time.
-const BUILTIN: &str = include_str!("../presets.toml");
+const BUILTIN: &str = include_str!("../../presets.toml");
 
 /// One title and the mappings it publishes.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -25,6 +25,10 @@ pub struct Preset {
     /// Anything a user should know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The module of `src/titles/` that knows this title's page layouts
+    /// (`ac` for the Assetto Corsa family); none: pages are shown as bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     /// The mappings.
     pub maps: Vec<PresetMap>,
 }
@@ -73,7 +77,7 @@ pub enum PresetError {
         /// The entry's title.
         title: String,
         /// What is wrong.
-        problem: String,
+        problem: SpecError,
     },
     /// No title, alias or app id matches.
     #[error("unknown game {0:?}; {LIST_GAMES} shows the known titles, or give --map and --size")]
@@ -162,20 +166,18 @@ impl Presets {
 
 impl Preset {
     /// The mappings as validated specs.
-    pub fn specs(&self) -> Result<Vec<MapSpec>, String> {
+    pub fn specs(&self) -> Result<Vec<MapSpec>, SpecError> {
         let specs = self
             .maps
             .iter()
             .map(|m| {
-                let name = spec::parse_name(&m.name).map_err(|e| e.to_string())?;
-                let size = spec::parse_size(&m.size.to_string()).map_err(|e| e.to_string())?;
                 Ok(MapSpec {
-                    name,
-                    size: Some(size),
+                    name: spec::parse_name(&m.name)?,
+                    size: Some(spec::parse_size(&m.size.to_string())?),
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
-        spec::check_unique(&specs).map_err(|e| e.to_string())?;
+            .collect::<Result<Vec<_>, SpecError>>()?;
+        spec::check_unique(&specs)?;
         Ok(specs)
     }
 }

@@ -1,0 +1,163 @@
+//! `shm-bridge watch`: a title's live telemetry, decoded.
+//!
+//! Four ways to show it, picked by the flags and by where stdout goes:
+//! - a terminal: the full-screen view ([`tui`]);
+//! - `--once`: one sample as text, or as one JSON object with `--json`;
+//! - `--json` alone: one JSON object per line, ten a second;
+//! - anything else (a pipe, a CI log): a one-line text summary, four a second.
+
+pub mod hex;
+pub mod json;
+pub mod reader;
+pub mod target;
+pub mod text;
+mod tui;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::companion::WatchArgs;
+use crate::linux::presets_file;
+pub use reader::{Reader, Sample};
+pub use target::Target;
+
+/// Lines a second of the plain text summary.
+const PLAIN_PERIOD: Duration = Duration::from_millis(250);
+/// Objects a second with `--json` (without `--once`).
+const JSON_PERIOD: Duration = Duration::from_millis(100);
+/// How long `--once` watches a raw page to tell whether it is being written.
+const CHANGE_GAP: Duration = Duration::from_millis(100);
+
+/// How samples are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One sample, as text or JSON.
+    Once {
+        /// As JSON.
+        json: bool,
+    },
+    /// JSON lines, ten a second.
+    JsonLines,
+    /// The full-screen view on a terminal, else a line of text four times a second.
+    Live,
+}
+
+/// Runs `shm-bridge watch`.
+pub fn run(args: WatchArgs) -> Result<ExitCode> {
+    let presets = presets_file::load(&args.common)?;
+    if !args.maps.sizes.is_empty() {
+        bail!("watch maps each file whole: drop --size");
+    }
+    let dir = &args.common.tmpfs;
+    let meta = std::fs::metadata(dir)
+        .with_context(|| format!("--tmpfs {}: cannot read it", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("--tmpfs {} is not a directory", dir.display());
+    }
+    let watched = target::resolve(&args.maps, &presets, dir)?;
+    let target = Target::new(watched.title, watched.game, args.seconds);
+    let mut reader = Reader::new(dir, &watched.specs, watched.family);
+    let mode = match (args.once, args.json) {
+        (true, json) => Mode::Once { json },
+        (false, true) => Mode::JsonLines,
+        (false, false) => Mode::Live,
+    };
+    show(&mut reader, &target, mode)
+}
+
+/// Shows what `reader` reads, in `mode`, until the target's deadline (or
+/// the user quits the full-screen view). A timed watch that never found a
+/// page fails: whoever ran it (the demo, a script) expected telemetry.
+pub fn show(reader: &mut Reader, target: &Target, mode: Mode) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let seen = match mode {
+        Mode::Once { json } => once(reader, target, json, &mut out)?,
+        Mode::JsonLines => live(reader, target, JSON_PERIOD, &mut out, |s, t, o| {
+            writeln!(o, "{}", json::sample(s, t, &target.title))
+        })?,
+        Mode::Live if std::io::stdout().is_terminal() => {
+            drop(out);
+            tui::run(reader, target)?
+        }
+        Mode::Live => live(reader, target, PLAIN_PERIOD, &mut out, |s, t, o| {
+            writeln!(o, "{}", text::plain_line(s, t))
+        })?,
+    };
+    if !seen && let Some(s) = target.seconds {
+        bail!(
+            "no mapping of {} appeared in {} within {} s: is shm-bridge running? \
+             (`shm-bridge list` shows what is bridged)",
+            target.title,
+            reader.dir().display(),
+            s.as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--once`: one complete sample, or the first page's error. With
+/// `--seconds`, waits that long for the files to appear.
+fn once(reader: &mut Reader, target: &Target, as_json: bool, out: &mut impl Write) -> Result<bool> {
+    let sample = loop {
+        let sample = reader.sample();
+        let waiting =
+            !sample.missing().is_empty() && target.deadline.is_some_and(|d| Instant::now() < d);
+        if !waiting {
+            break sample;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut sample = sample.into_complete()?;
+    if sample.raw().next().is_some() {
+        // A second look tells whether the raw pages are being written.
+        std::thread::sleep(CHANGE_GAP);
+        sample = reader.sample().into_complete()?;
+    }
+    if as_json {
+        writeln!(
+            out,
+            "{}",
+            json::sample(&sample, Duration::ZERO, &target.title)
+        )?;
+    } else {
+        write!(out, "{}", text::report(&sample, &target.title))?;
+    }
+    Ok(true)
+}
+
+/// Samples every `period` until the deadline, handing each to `show`.
+/// Returns whether any page was ever read.
+fn live<W: Write>(
+    reader: &mut Reader,
+    target: &Target,
+    period: Duration,
+    out: &mut W,
+    mut show: impl FnMut(&Sample, Duration, &mut W) -> std::io::Result<()>,
+) -> Result<bool> {
+    let start = Instant::now();
+    let mut seen = false;
+    let mut tick = 0u32;
+    loop {
+        let sample = reader.sample();
+        seen |= sample.any_read();
+        show(&sample, start.elapsed(), out)?;
+        out.flush()?;
+        let now = Instant::now();
+        if target.deadline.is_some_and(|d| now >= d) {
+            return Ok(seen);
+        }
+        tick = tick.saturating_add(1);
+        // The last sample is taken at the deadline, so `--seconds 2` covers 2 s.
+        let mut next = period
+            .checked_mul(tick)
+            .and_then(|d| start.checked_add(d))
+            .unwrap_or(now);
+        if let Some(deadline) = target.deadline {
+            next = next.min(deadline);
+        }
+        std::thread::sleep(next.saturating_duration_since(now));
+    }
+}

@@ -1,0 +1,138 @@
+use super::*;
+use crate::core::spec;
+use crate::titles::ac::{self, synthetic};
+
+fn specs(names: &[&str]) -> Vec<MapSpec> {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    spec::from_flags(&names, &[]).unwrap()
+}
+
+fn page_json<T: serde::de::DeserializeOwned>(sample: &Sample, label: &str) -> Option<T> {
+    let decoded = sample.decoded.as_ref()?;
+    let (_, value) = decoded.pages.iter().find(|(l, _)| *l == label)?;
+    Some(serde_json::from_value(value.clone()).unwrap())
+}
+
+#[test]
+fn pages_appear_are_decoded_and_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = specs(&["Local\\acpmf_physics", "acpmf_static"]);
+    let mut t = Reader::new(dir.path(), &names, Some(&ac::FAMILY));
+    let first = t.sample();
+    assert_eq!(first.missing(), ["Local\\acpmf_physics", "acpmf_static"]);
+    assert!(first.decoded.is_none());
+    let err = first.into_complete().unwrap_err().to_string();
+    assert!(
+        err.contains("acpmf_physics does not exist") && err.contains("shm-bridge"),
+        "{err}"
+    );
+
+    let physics = PosixShMem::create_in(dir.path(), "acpmf_physics", 2048, 0o600).unwrap();
+    let statics = PosixShMem::create_in(dir.path(), "acpmf_static", 2048, 0o600).unwrap();
+    let mut page = vec![0u8; 2048];
+    synthetic::physics(77).encode(&mut page);
+    physics.copy_from_slice(&page);
+    page.fill(0);
+    synthetic::statics().encode(&mut page);
+    statics.copy_from_slice(&page);
+    let s = t.sample().into_complete().unwrap();
+    assert_eq!(page_json(&s, "physics"), Some(synthetic::physics(77)));
+    assert_eq!(page_json(&s, "static"), Some(synthetic::statics()));
+    assert_eq!(page_json::<ac::Graphics>(&s, "graphics"), None);
+    let telemetry = &s.decoded.as_ref().unwrap().telemetry;
+    assert_eq!(telemetry.update, Some(77));
+    assert_eq!(telemetry.track.as_deref(), Some("spa"));
+
+    drop(physics);
+    let s = t.sample();
+    assert_eq!(s.missing(), ["Local\\acpmf_physics"], "gone with its file");
+    assert!(page_json::<ac::Static>(&s, "static").is_some());
+}
+
+#[test]
+fn raw_pages_report_what_changed_and_short_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = specs(&["$R3E", "acpmf_graphics"]);
+    let mut t = Reader::new(dir.path(), &names, Some(&ac::FAMILY));
+    let raw = PosixShMem::create_in(dir.path(), "$R3E", 64, 0o600).unwrap();
+    let _short = PosixShMem::create_in(dir.path(), "acpmf_graphics", 100, 0o600).unwrap();
+    raw.copy_from_slice(&[7; 64]);
+    let s = t.sample();
+    let (_, page) = s.raw().next().unwrap();
+    assert_eq!((page.bytes.as_slice(), page.changed), (&[7u8; 64][..], 0));
+    assert!(page.consistent);
+    let problems = s.problems();
+    assert!(
+        problems[0].contains("holds 100 bytes") && problems[0].contains("156 needed"),
+        "{problems:?}"
+    );
+    raw[10..13].copy_from_slice(&[1, 2, 3]);
+    let s = t.sample();
+    assert_eq!(s.raw().next().unwrap().1.changed, 3);
+}
+
+#[test]
+fn a_replaced_file_is_mapped_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Reader::new(dir.path(), &specs(&["x"]), None);
+    let a = PosixShMem::create_in(dir.path(), "x", 16, 0o600).unwrap();
+    a.copy_from_slice(&[1; 16]);
+    assert_eq!(t.sample().raw().next().unwrap().1.bytes, [1; 16]);
+    drop(a);
+    let b = PosixShMem::create_in(dir.path(), "x", 32, 0o600).unwrap();
+    b.copy_from_slice(&[2; 32]);
+    assert_eq!(t.sample().raw().next().unwrap().1.bytes, [2; 32]);
+}
+
+/// A page whose bytes are `writes[n]` while the n-th write is in force;
+/// each call of `step` moves to the next write.
+struct Scripted {
+    writes: Vec<(i32, u8)>,
+    at: usize,
+}
+
+impl Scripted {
+    fn run(writes: Vec<(i32, u8)>, step_on_copy: bool) -> (Copy, usize) {
+        let page = std::cell::RefCell::new(Scripted { writes, at: 0 });
+        let step = || {
+            let mut p = page.borrow_mut();
+            p.at = (p.at + 1).min(p.writes.len() - 1);
+        };
+        let copy = stable_copy_with(
+            4,
+            || Some(page.borrow().writes[page.borrow().at].0),
+            |dst| {
+                dst.fill(page.borrow().writes[page.borrow().at].1);
+                if step_on_copy {
+                    step();
+                }
+            },
+            || {
+                if !step_on_copy {
+                    step();
+                }
+            },
+        );
+        let at = page.borrow().at;
+        (copy, at)
+    }
+}
+
+#[test]
+fn a_sample_is_taken_again_until_it_held_still() {
+    // Fields change under every copy for three writes, then settle.
+    let (copy, _) = Scripted::run(vec![(1, 1), (2, 2), (3, 3), (4, 4), (4, 4)], true);
+    assert!(copy.consistent);
+    assert_eq!(copy.bytes, [4; 4]);
+    // The writer stored its fields but not yet its counter when the first
+    // copy was taken; equal copies, but the counter moved: taken again.
+    let (copy, at) = Scripted::run(vec![(1, 2), (2, 2), (2, 2)], false);
+    assert!(copy.consistent);
+    assert_eq!(copy.bytes, [2; 4]);
+    assert!(at >= 2, "the first try was refused");
+    // A page that never holds still is reported after TRIES tries.
+    let writes = (0..=2 * TRIES as i32 + 2).map(|n| (n, n as u8)).collect();
+    let (copy, at) = Scripted::run(writes, true);
+    assert!(!copy.consistent);
+    assert_eq!(at, 2 * TRIES as usize, "two copies per try");
+}

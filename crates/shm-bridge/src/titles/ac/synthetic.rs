@@ -1,0 +1,89 @@
+//! The synthetic session the sim stand-in drives: every value is a pure
+//! function of the packet id, so a reader can check what it decoded.
+use super::{Graphics, Physics, Static};
+use crate::model::lap_time;
+
+/// Updates per second the stand-in writes.
+pub const RATE_HZ: u32 = 60;
+/// A lap takes this many packets (100 s).
+const LAP_PACKETS: i32 = 6000;
+/// The time of every complete lap, ms.
+const LAP_MS: i32 = 138_412;
+
+/// The static page.
+pub fn statics() -> Static {
+    Static {
+        sm_version: "1.9".into(),
+        ac_version: "1.10.2".into(),
+        number_of_sessions: 1,
+        num_cars: 24,
+        car_model: "porsche_992_gt3_r".into(),
+        track: "spa".into(),
+        player_name: "Demo".into(),
+        player_surname: "Driver".into(),
+        player_nick: "DEM".into(),
+        sector_count: 3,
+        max_rpm: 9250,
+        max_fuel: 120.0,
+    }
+}
+
+/// The physics page for packet `id`: a car accelerating through the
+/// gears, braking for a corner every 10 s, burning fuel.
+pub fn physics(id: i32) -> Physics {
+    let phase = id.rem_euclid(600); // a 10 s straight-and-corner cycle
+    let (gas, brake) = if phase < 480 {
+        (1.0, 0.0)
+    } else if phase < 540 {
+        (0.0, 0.9)
+    } else {
+        (0.45, 0.0)
+    };
+    let speed = if phase < 480 {
+        80.0 + phase as f32 * 0.35
+    } else if phase < 540 {
+        248.0 - (phase - 480) as f32 * 2.8
+    } else {
+        80.0
+    };
+    let gear = 2 + ((speed - 40.0) / 45.0).clamp(0.0, 5.0) as i32;
+    let rpm = 4500 + ((speed * 37.0) as i32 % 4600);
+    Physics {
+        packet_id: id,
+        gas,
+        brake,
+        fuel: 100.0 - id as f32 * 0.0004,
+        gear,
+        rpm,
+        steer_angle: if (480..600).contains(&phase) {
+            -0.3
+        } else {
+            0.02
+        },
+        speed_kmh: speed,
+        velocity: [speed / 3.6, 0.0, 0.0],
+    }
+}
+
+/// The graphics page for packet `id`.
+pub fn graphics(id: i32) -> Graphics {
+    let laps = id / LAP_PACKETS;
+    let lap_ms = (id % LAP_PACKETS) * (1000 / RATE_HZ as i32);
+    let done = |ms: i32| if laps > 0 { ms } else { 0 };
+    let shown = |ms: i32| lap_time((ms > 0).then_some(i64::from(ms)));
+    Graphics {
+        packet_id: id,
+        status: 2,
+        session: 2,
+        current_time: lap_time(Some(i64::from(lap_ms))),
+        last_time: shown(done(LAP_MS)),
+        best_time: shown(done(LAP_MS)),
+        split: lap_time(Some(i64::from(lap_ms / 3))),
+        completed_laps: laps,
+        position: 3 + (laps % 3),
+        i_current_time: lap_ms,
+        i_last_time: done(LAP_MS),
+        i_best_time: if laps > 0 { LAP_MS } else { i32::MAX },
+        session_time_left: 3_600_000.0 - id as f32 * (1000.0 / RATE_HZ as f32),
+    }
+}

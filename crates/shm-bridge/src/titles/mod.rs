@@ -1,0 +1,135 @@
+//! What the project knows of each title, one file per family of titles that
+//! share page layouts: which of a title's files it decodes, how a copy of
+//! each is known to be whole, and how the pages become the [`Telemetry`]
+//! every view shows. The presets table (`presets.toml`) stays the one source
+//! of mapping names and sizes, and names a title's family (`family = "ac"`).
+//!
+//! Adding a decoder is adding a file here that defines `pub static FAMILY`
+//! (a value implementing [`Family`]) and naming it in the presets table;
+//! `build.rs` registers every file of this directory.
+
+use serde_json::Value;
+
+use crate::core::presets::Preset;
+use crate::model::Telemetry;
+
+include!(concat!(env!("OUT_DIR"), "/families.rs"));
+
+/// A family of titles whose pages share layouts.
+pub trait Family: Sync + std::fmt::Debug {
+    /// The name the presets table's `family` field uses.
+    fn key(&self) -> &'static str;
+
+    /// How to read the file `file` (a mapping's file name), if it is one of
+    /// this family's pages; `None` leaves it to be shown as bytes.
+    fn page(&self, file: &str) -> Option<Page>;
+
+    /// The model and the family's own view of a sample's pages: each page
+    /// this family knew and could read, as one consistent copy.
+    fn decode(&self, pages: &Copies<'_>) -> Decoded;
+}
+
+/// One page of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Its name in the views and in JSON (`physics`).
+    pub label: &'static str,
+    /// Bytes to copy: its layout's size (the files are often larger).
+    pub len: usize,
+    /// Bytes the decoder reads at least; a shorter file is refused.
+    pub needed: usize,
+    /// How a copy is known to be whole.
+    pub protocol: Protocol,
+}
+
+/// How a writer lets readers know a copy of its page is whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Nothing: a copy is taken as whole when two agree.
+    Settled,
+    /// A little-endian `i32` at `offset` the writer bumps after each update
+    /// (AC's `packetId`): whole when it is the same before and after two
+    /// copies that agree.
+    CounterAfter {
+        /// Where the counter is.
+        offset: usize,
+    },
+}
+
+/// The consistent copies of a sample's pages, by label.
+#[derive(Debug, Default)]
+pub struct Copies<'a> {
+    pages: Vec<(&'static str, &'a [u8])>,
+}
+
+impl<'a> Copies<'a> {
+    /// Adds the copy of the page `label`.
+    pub fn push(&mut self, label: &'static str, bytes: &'a [u8]) {
+        self.pages.push((label, bytes));
+    }
+
+    /// The copy of the page `label`, if it was read.
+    pub fn get(&self, label: &str) -> Option<&'a [u8]> {
+        self.pages
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, b)| *b)
+    }
+}
+
+/// What a family made of a sample.
+#[derive(Debug, Clone, Default)]
+pub struct Decoded {
+    /// The model every view shows.
+    pub telemetry: Telemetry,
+    /// Each page decoded in the family's own terms, by label (`--json`).
+    pub pages: Vec<(&'static str, Value)>,
+    /// What else the title tells, as labelled lines for the text views
+    /// (versions, the pages' counters).
+    pub notes: Vec<(&'static str, String)>,
+}
+
+/// The family called `key`.
+pub fn family(key: &str) -> Option<&'static dyn Family> {
+    FAMILIES.iter().copied().find(|f| f.key() == key)
+}
+
+/// The family a preset names, if it names a known one.
+pub fn of_preset(preset: &Preset) -> Option<&'static dyn Family> {
+    preset.family.as_deref().and_then(family)
+}
+
+/// The family that decodes one of `files` (mappings' file names), for
+/// mappings named one by one rather than by title.
+pub fn of_files(files: &[&str]) -> Option<&'static dyn Family> {
+    FAMILIES
+        .iter()
+        .copied()
+        .find(|f| files.iter().any(|file| f.page(file).is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::presets::Presets;
+
+    #[test]
+    fn every_family_named_by_a_preset_exists_and_every_family_is_named() {
+        let presets = Presets::builtin();
+        for game in presets.games() {
+            if let Some(key) = &game.family {
+                assert!(family(key).is_some(), "{}: no family {key:?}", game.title);
+            }
+        }
+        for f in FAMILIES {
+            assert!(
+                presets
+                    .games()
+                    .iter()
+                    .any(|g| g.family.as_deref() == Some(f.key())),
+                "no title uses the family {}",
+                f.key()
+            );
+        }
+    }
+}
