@@ -6,7 +6,8 @@
 //! - `build-windows`: builds the Windows programs and puts the
 //!   bcryptprimitives shim beside them.
 //! - `test`: setup, then every test: Linux, Windows under Wine, checks of
-//!   the other OSes, lints; fails if the tests left anything in `/dev/shm`,
+//!   the other OSes, lints, the library's checks (ThreadSanitizer, docs for
+//!   every OS, `shmem_checks`); fails if the tests left anything in `/dev/shm`,
 //!   a SysV segment, a tmpfs mount or an installed copy behind.
 //! - `demo`: setup, build, and run `shm-bridge demo`.
 //! - `install [--prefix DIR]`: builds release binaries and installs them.
@@ -23,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod shmem_checks;
 
 const WINDOWS: &str = "x86_64-pc-windows-gnu";
 /// Targets whose backends must at least compile here.
@@ -131,6 +134,9 @@ fn setup(all_targets: bool) -> Result<()> {
     // The tests' stand-in for Steam's container is a bwrap sandbox, as the real one is.
     if all_targets && !have("bwrap") {
         packages.push("bubblewrap");
+    }
+    if all_targets {
+        packages.extend(shmem_checks::missing_packages());
     }
     if !packages.is_empty() {
         let missing = packages.join(" ");
@@ -338,6 +344,7 @@ fn test() -> Result<()> {
         with_wine(&mut windows);
         run_cmd(&mut windows)?;
         lint()?;
+        shmem_checks::run()?;
         fuzz(FUZZ_SECONDS_CI)
     })();
     let _ = Command::new("wineserver")
