@@ -291,7 +291,10 @@ mod report {
              (lowest–highest) over runs); throughput against memcpy's is the \
              inverse:\n"
         );
-        let _ = writeln!(t.out, "| copy, in turns | shmem / memcpy (time) | throughput of memcpy's |");
+        let _ = writeln!(
+            t.out,
+            "| copy, in turns | shmem / memcpy (time) | throughput of memcpy's |"
+        );
         let _ = writeln!(t.out, "|---|---|---|");
         for ((group, name, _), values) in extra {
             let Some(row) = name.strip_suffix(": shmem / memcpy") else {

@@ -70,9 +70,10 @@ impl Address {
 }
 
 /// The directory for socket files: `$XDG_RUNTIME_DIR` if it is set and
-/// ours, else `shmem-UID` in the temporary directory, made owner-only.
+/// ours, else the user's private `~/.cache/shmem` (not a directory of the
+/// shared temporary directory, whose name another user could take first).
 #[cfg_attr(linux_like, allow(dead_code))]
-fn runtime_dir(name: &ServiceName) -> Result<PathBuf> {
+fn runtime_dir(_name: &ServiceName) -> Result<PathBuf> {
     let uid = rustix::process::geteuid().as_raw();
     if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
         && dir.is_absolute()
@@ -80,30 +81,7 @@ fn runtime_dir(name: &ServiceName) -> Result<PathBuf> {
     {
         return Ok(dir);
     }
-    let dir = std::env::temp_dir().join(format!("shmem-{uid}"));
-    match rustix::fs::mkdir(&dir, rustix::fs::Mode::from_raw_mode(0o700)) {
-        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-        Err(e) => {
-            return Err(service_error(
-                name,
-                &format!("cannot create {}", dir.display()),
-                e,
-            ));
-        }
-    }
-    let st = rustix::fs::lstat(&dir)
-        .map_err(|e| service_error(name, &format!("cannot inspect {}", dir.display()), e))?;
-    if st.st_uid != uid || !is_dir(&st) || st.st_mode as u32 & 0o077 != 0 {
-        return Err(ShMemError::Service {
-            service: name.to_string(),
-            reason: format!(
-                "{} is not a directory private to this user; remove it or set XDG_RUNTIME_DIR",
-                dir.display()
-            ),
-            source: None,
-        });
-    }
-    Ok(dir)
+    super::name::user_dir()
 }
 
 fn is_dir(st: &rustix::fs::Stat) -> bool {
