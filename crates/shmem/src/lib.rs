@@ -195,6 +195,9 @@ pub use nop::{NopShMem, NopShMemProvider};
 pub use options::{HugePages, MapOptions};
 pub use readonly::{ReadBytes, ReadOnlyShMem};
 
+#[cfg(named_unix)]
+#[cfg_attr(docsrs, doc(cfg(all(unix, not(target_os = "android")))))]
+pub use unix::file::{FileIdentity, SharedFile};
 #[cfg(linux_like)]
 #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub use unix::memfd::{MemfdShMem, MemfdShMemProvider};

@@ -13,6 +13,8 @@ pub(crate) mod anon;
 #[cfg(linux_like)]
 #[cfg_attr(not(target_os = "android"), allow(dead_code))]
 pub(crate) mod ashmem;
+#[cfg(named_unix)]
+pub mod file;
 pub(crate) mod fork;
 #[cfg(linux_like)]
 pub mod memfd;
