@@ -164,6 +164,7 @@
 
 mod bytes;
 mod error;
+mod event;
 mod id;
 mod name;
 mod nop;
@@ -189,6 +190,7 @@ use bytemuck::NoUninit;
 
 pub use bytes::{AtomicView, ShBytes};
 pub use error::{Result, ShMemError};
+pub use event::ShEvent;
 pub use id::{FixedShMemId, LIBAFL_ID_LEN, ShMemDescription, ShMemId};
 pub use name::{MAX_NAME_LEN, Namespace, ShMemName};
 pub use nop::{NopShMem, NopShMemProvider};

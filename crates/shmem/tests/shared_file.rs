@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use shmem::{PosixShMem, SharedFile, ShMemError};
+use shmem::{PosixShMem, ShMemError, SharedFile};
 
 /// A private directory in /dev/shm for one test, removed on drop.
 struct Dir(PathBuf);
@@ -48,7 +48,14 @@ fn a_file_shrunk_by_another_process_is_an_error_not_a_crash() {
     truncate(&path, 100);
     let err = file.read_exact_at(0, &mut buf).unwrap_err();
     assert!(
-        matches!(err, ShMemError::TooSmall { actual: 100, requested: 8192, .. }),
+        matches!(
+            err,
+            ShMemError::TooSmall {
+                actual: 100,
+                requested: 8192,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(file.read_at(0, &mut buf).unwrap(), 100);
@@ -78,13 +85,31 @@ fn what_others_plant_at_a_name_is_refused() {
     std::fs::write(&theirs, b"data").unwrap();
     std::os::unix::fs::chown(&theirs, Some(61_234), Some(61_234)).unwrap();
     let err = SharedFile::open_own_in(&dir.0, "theirs").unwrap_err();
-    assert!(matches!(err, ShMemError::NotOwned { owner: 61_234, .. }), "{err}");
-    assert_eq!(SharedFile::open_in(&dir.0, "theirs").unwrap().read_all(64).unwrap(), b"data");
+    assert!(
+        matches!(err, ShMemError::NotOwned { owner: 61_234, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        SharedFile::open_in(&dir.0, "theirs")
+            .unwrap()
+            .read_all(64)
+            .unwrap(),
+        b"data"
+    );
 
     let fifo = dir.0.join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let err = SharedFile::open_own_in(&dir.0, "fifo").unwrap_err();
-    assert!(shm_tests::chain(&err).contains("not a regular file"), "{err}");
+    assert!(
+        shm_tests::chain(&err).contains("not a regular file"),
+        "{err}"
+    );
 
     std::os::unix::fs::symlink(&theirs, dir.0.join("link")).unwrap();
     let err = SharedFile::open_in(&dir.0, "link").unwrap_err();

@@ -1,15 +1,5 @@
-//! [`SharedFile`]: a file of a directory other users share (a tmpfs such
-//! as `/dev/shm`), read through its descriptor, never mapped.
-//!
-//! A mapping of a file faults with SIGBUS, killing the reader, as soon as
-//! it reads a page past the file's end; and whoever may write the file (its
-//! owner, or any process of a user it is shared with) may shrink it at any
-//! moment. Reading with `pread` instead, the kernel copies what the file
-//! holds now: a file that shrank gives a short read, reported as an error,
-//! and the reader lives on. A read costs a system call and a copy, which
-//! for pages of a few KiB read tens of times a second is nothing; a reader
-//! of large segments that trusts their writer maps them instead
-//! ([`PosixShMem`](crate::PosixShMem)).
+//! [`SharedFile`]: a file of a directory other users share, read through
+//! its descriptor, never mapped.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -19,7 +9,17 @@ use rustix::fs::{FileType, Mode, OFlags};
 use crate::error::{Result, ShMemError};
 use crate::name::ShMemName;
 
-/// A shared file, open for reading; see the [module docs](self).
+/// A file of a shared directory, open for reading.
+///
+/// A mapping of a file faults with SIGBUS, killing the reader, as soon as
+/// it reads a page past the file's end; and whoever may write the file (its
+/// owner, or any process of a user it is shared with) may shrink it at any
+/// moment. Reading with `pread` instead, the kernel copies what the file
+/// holds now: a file that shrank gives a short read, reported as an error,
+/// and the reader lives on. A read costs a system call and a copy, which
+/// for pages of a few KiB read tens of times a second is nothing; a reader
+/// of large segments that trusts their writer maps them instead
+/// ([`PosixShMem`](crate::PosixShMem)).
 #[derive(Debug)]
 pub struct SharedFile {
     fd: OwnedFd,
