@@ -105,8 +105,10 @@ mod imp {
 
     pub(super) fn wake_all(word: &AtomicU32) {
         // Shared (no FUTEX_PRIVATE_FLAG): waiters in other processes are keyed
-        // on the same memory. Waking nobody is no error.
-        let _ = futex::wake(word, futex::Flags::empty(), u32::MAX);
+        // on the same memory. The kernel reads the count as an `int`, so "all"
+        // is `i32::MAX` (`u32::MAX` would be -1: one waiter). Waking nobody is
+        // no error.
+        let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
     }
 
     /// Sleeps while the word holds `seen`, for at most `left`; returns on a

@@ -91,19 +91,33 @@ fn a_wait_ends_at_its_timeout() {
     assert!(start.elapsed() >= Duration::from_millis(30));
 }
 
-/// One notify wakes every waiter.
+/// One notify wakes every waiter, at once: a waiter left asleep would
+/// only see the count when its wait times out, 20 s later.
 #[test]
 fn one_notify_wakes_every_waiting_thread() {
     let name = format!("shmem-event-threads-{}", std::process::id());
     let mut mem = NamedShMem::create(&name, 64).unwrap();
     let event = ShEvent::new(&mut mem).unwrap();
-    std::thread::scope(|s| {
-        let waiters: Vec<_> = (0..4)
-            .map(|_| s.spawn(move || event.wait_after(0, PATIENCE)))
-            .collect();
-        event.notify();
-        for waiter in waiters {
-            assert_eq!(waiter.join().unwrap(), Some(1));
-        }
-    });
+    for round in 0..20 {
+        std::thread::scope(|s| {
+            let waiters: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(move || {
+                        let woke = event.wait_after(round, PATIENCE);
+                        (woke, Instant::now())
+                    })
+                })
+                .collect();
+            event.notify();
+            let notified = Instant::now();
+            for waiter in waiters {
+                let (woke, at) = waiter.join().unwrap();
+                assert_eq!(woke, Some(round + 1));
+                assert!(
+                    at.saturating_duration_since(notified) < Duration::from_secs(5),
+                    "round {round}: a waiter slept on after the notify"
+                );
+            }
+        });
+    }
 }
