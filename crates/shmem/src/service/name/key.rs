@@ -12,12 +12,15 @@ use crate::error::{Result, ShMemError};
 const DIGITS: usize = 16;
 
 /// The user's secret, read from `user_dir()/service-key`, which is made
-/// (atomically, owner-only) by the first process that needs it.
-pub(crate) fn secret() -> Result<String> {
-    let dir = user_dir()?;
+/// (atomically, owner-only) by the first process that needs it; `None`
+/// for a user with no home directory it can write.
+pub(crate) fn secret() -> Result<Option<String>> {
+    let Some(dir) = private_dir()? else {
+        return Ok(None);
+    };
     let path = dir.join("service-key");
     if let Some(secret) = read(&path)? {
-        return Ok(secret);
+        return Ok(Some(secret));
     }
     // Written whole under a name of our own, then linked into place: a
     // reader never sees half a key, and of two processes making one at
@@ -25,11 +28,9 @@ pub(crate) fn secret() -> Result<String> {
     let tmp = dir.join(format!("service-key.{}.tmp", std::process::id()));
     let _ = rustix::fs::unlink(&tmp);
     let made = (|| -> std::io::Result<()> {
-        let fd = rustix::fs::open(
-            &tmp,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )?;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(&tmp, flags, Mode::from_raw_mode(0o600))?;
         std::fs::File::from(fd).write_all(fresh().as_bytes())?;
         match rustix::fs::link(&tmp, &path) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
@@ -38,7 +39,9 @@ pub(crate) fn secret() -> Result<String> {
     })();
     let _ = rustix::fs::unlink(&tmp);
     made.map_err(|e| key_error(&path, "cannot create", Some(e)))?;
-    read(&path)?.ok_or_else(|| key_error(&path, "cannot read back", None))
+    read(&path)?
+        .ok_or_else(|| key_error(&path, "cannot read back", None))
+        .map(Some)
 }
 
 /// The key at `path`, if there is one; an error if it is not a plain file
@@ -95,13 +98,36 @@ fn fresh() -> String {
 /// Refused if it is not a directory of this user closed to others.
 pub(crate) fn user_dir() -> Result<PathBuf> {
     let home = home_dir()?;
+    make_dirs(&home)?;
+    checked_dir(home.join(".cache").join("shmem"))
+}
+
+/// [`user_dir`], or `None` where the user has no home directory it can
+/// write; an error if the directory exists and is not private.
+fn private_dir() -> Result<Option<PathBuf>> {
+    let Ok(home) = home_dir() else {
+        return Ok(None);
+    };
+    if make_dirs(&home).is_err() {
+        return Ok(None);
+    }
+    checked_dir(home.join(".cache").join("shmem")).map(Some)
+}
+
+/// Makes `home/.cache/shmem`, owner-only, where missing.
+fn make_dirs(home: &Path) -> Result<()> {
     let dir = home.join(".cache").join("shmem");
-    for d in [home.join(".cache"), dir.clone()] {
+    for d in [home.join(".cache"), dir] {
         match rustix::fs::mkdir(&d, Mode::from_raw_mode(0o700)) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}
             Err(e) => return Err(key_error(&d, "cannot create", Some(e.into()))),
         }
     }
+    Ok(())
+}
+
+/// `dir`, if it is a directory of this user closed to others.
+fn checked_dir(dir: PathBuf) -> Result<PathBuf> {
     let st =
         rustix::fs::lstat(&dir).map_err(|e| key_error(&dir, "cannot inspect", Some(e.into())))?;
     let is_dir =

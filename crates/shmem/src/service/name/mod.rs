@@ -62,12 +62,17 @@ impl ServiceName {
     /// name other users cannot know, so none of them can take it first
     /// (the socket of a Linux service is an abstract name, which any user
     /// may bind) and leave this user's programs without a service.
+    ///
+    /// A user with no home directory it can write (some service accounts,
+    /// Android apps) has no place for the key: its default is then the
+    /// guessable `shmem-service-UID`; set [`SERVICE_ENV`] to a name of
+    /// your own (or a socket path in a private directory) there.
     pub fn for_user() -> Result<Self> {
         let uid = rustix::process::geteuid().as_raw();
-        Ok(ServiceName(format!(
-            "shmem-service-{uid}-{}",
-            key::secret()?
-        )))
+        Ok(ServiceName(match key::secret()? {
+            Some(secret) => format!("shmem-service-{uid}-{secret}"),
+            None => format!("shmem-service-{uid}"),
+        }))
     }
 
     /// The service named by [`SERVICE_ENV`], else [`ServiceName::for_user`].
