@@ -141,6 +141,13 @@
 //! read-only ([`ShMemProvider::open_read_only`], `PosixShMem::open_read_only`,
 //! and the backends' own): the OS refuses writes to the pages.
 //!
+//! Two helpers for programs that share pages with others: [`ShEvent`], a
+//! counter in a segment that one process notifies and others sleep on (a
+//! shared futex on Linux), so readers wake on each update instead of
+//! polling; and [`SharedFile`], a file of a shared tmpfs read with `pread`,
+//! so that a file another user or process shrinks gives an error where a
+//! mapping would kill its reader with SIGBUS.
+//!
 //! [`RcShMemProvider`] shares one provider among its clones and segments
 //! and carries the `pre_fork`/`post_fork` protocol, so that a forked child
 //! can use its parent's served segments, and create new ones, even if the
@@ -159,6 +166,7 @@
 #![cfg_attr(not(unix), doc = "[`ShMemService`]: #backends")]
 #![cfg_attr(not(unix), doc = "[`RcShMemProvider`]: #backends")]
 #![cfg_attr(not(unix), doc = "[`service`]: #backends")]
+#![cfg_attr(not(named_unix), doc = "[`SharedFile`]: #backends")]
 #![cfg_attr(not(any(named_unix, windows)), doc = "[`NamedShMem`]: #backends")]
 #![cfg_attr(not(no_backend), doc = "[`UnsupportedShMemProvider`]: #backends")]
 
