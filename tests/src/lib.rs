@@ -89,3 +89,16 @@ pub fn nonce() -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// An error and every cause behind it, one after another, as `anyhow`'s
+/// `{:#}` prints them: what a user of the library reads.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

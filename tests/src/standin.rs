@@ -65,7 +65,9 @@ pub struct CounterPage<'a>(pub &'a ShBytes);
 
 impl CounterPage<'_> {
     fn word(&self, at: usize) -> &AtomicU64 {
-        self.0.atomic::<AtomicU64>(at).expect("counter page word")
+        // SAFETY: the page's words are reached only through views of their
+        // own size (u64 at 0, 8, 16; u32 at 24), never copied over.
+        unsafe { self.0.atomic::<AtomicU64>(at) }.expect("counter page word")
     }
 
     /// The game's counter.
@@ -89,8 +91,8 @@ impl CounterPage<'_> {
     }
 
     fn flag(&self, value: u32) {
-        self.0
-            .atomic::<AtomicU32>(24)
+        // SAFETY: as in `word`: the flag is only ever reached as a u32.
+        unsafe { self.0.atomic::<AtomicU32>(24) }
             .expect("counter page flag")
             .store(value, Ordering::Release);
     }

@@ -126,7 +126,7 @@ fn a_process_killed_holding_anonymous_segments_leaves_nothing() {
             assert_eq!(seen.len(), ids.len(), "the holder's segments: {seen:?}");
         }
         // While it lives, its segments are real and reachable.
-        let mut probe = StdShMemProvider::new().unwrap();
+        let mut probe = MemfdShMemProvider::new().unwrap();
         for id in &ids {
             let seen = match id {
                 ShMemId::SysV(_) => SysvShMemProvider::default()

@@ -583,3 +583,67 @@ fn providers_start_the_service_they_need_and_share_one_connection() {
     );
     drop((a, b));
 }
+
+/// Another user cannot take this user's default service name first: the
+/// name holds a secret from a file only this user reads. The stranger
+/// squats the name an unprotected scheme would use (`shmem-service-UID`)
+/// and cannot read the key; this user's default service works regardless.
+#[test]
+fn another_user_cannot_take_the_default_service_name_first() {
+    assert!(
+        is_root(),
+        "this test runs a process as another user and so needs root (CI runs as root)"
+    );
+    let default = ServiceName::for_user().unwrap();
+    let guessable = format!("shmem-service-{}", rustix::process::geteuid().as_raw());
+    assert!(
+        default.as_str().starts_with(&format!("{guessable}-")) && default.as_str() != guessable,
+        "{default}"
+    );
+    assert_eq!(
+        ServiceName::for_user().unwrap(),
+        default,
+        "the same name every time"
+    );
+    let exe = StrangerExe::new();
+    let mut squatter = exe.command().args(["serve", &guessable]).spawn().unwrap();
+    let key = shmem_key_path();
+    let peek = exe_as_stranger("cat", &[key.to_str().unwrap()]);
+    assert!(
+        !peek.status.success(),
+        "the stranger read the key: {:?}",
+        peek.stdout
+    );
+    let mut provider = ServedShMemProvider::connect_or_start(&default).unwrap();
+    let mem = provider.new_shmem(4096).unwrap();
+    mem.store(0, 1);
+    assert_eq!(
+        provider
+            .shmem_from_id_and_size(mem.id(), 4096)
+            .unwrap()
+            .load(0),
+        Some(1)
+    );
+    squatter.kill().unwrap();
+    squatter.wait().unwrap();
+}
+
+/// Where this user's service key lives.
+fn shmem_key_path() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/root".into());
+    home.join(".cache/shmem/service-key")
+}
+
+/// Runs `program` as the stranger.
+fn exe_as_stranger(program: &str, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    Command::new(program)
+        .args(args)
+        .uid(STRANGER)
+        .gid(STRANGER)
+        .current_dir("/")
+        .output()
+        .unwrap()
+}

@@ -83,3 +83,32 @@ fn bad_names_are_typed_errors() {
         Err(ShMemError::AlreadyExists { .. })
     ));
 }
+
+/// A read-only view (`FILE_MAP_READ`) reads the writer's bytes, and its
+/// pages are read-only for the OS: a write through it would fault.
+#[test]
+fn read_only_views_are_read_only_pages() {
+    use windows_sys::Win32::System::Memory::{
+        MEMORY_BASIC_INFORMATION, PAGE_READONLY, VirtualQuery,
+    };
+    let name = format!("shm-test-ro-{}", nonce());
+    let mem = NamedShMem::create(&name, 4096).unwrap();
+    mem.store(10, 7);
+    let reader = NamedShMem::open_read_only(&name).unwrap();
+    assert_eq!(reader.load(10), Some(7));
+    // SAFETY: zeroes are a valid MEMORY_BASIC_INFORMATION.
+    let mut info: MEMORY_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: VirtualQuery writes at most `size_of` bytes into `info`.
+    let n = unsafe {
+        VirtualQuery(
+            reader.as_ptr().cast(),
+            &mut info,
+            std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
+        )
+    };
+    assert_ne!(n, 0, "VirtualQuery failed");
+    assert_eq!(
+        info.Protect, PAGE_READONLY,
+        "the view's pages accept writes"
+    );
+}

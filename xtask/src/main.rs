@@ -6,7 +6,8 @@
 //! - `build-windows`: builds the Windows programs and puts the
 //!   bcryptprimitives shim beside them.
 //! - `test`: setup, then every test: Linux, Windows under Wine, checks of
-//!   the other OSes, lints; fails if the tests left anything in `/dev/shm`,
+//!   the other OSes, lints, the library's checks (ThreadSanitizer, docs for
+//!   every OS, the stub backend); fails if the tests left anything in `/dev/shm`,
 //!   a SysV segment, a tmpfs mount or an installed copy behind.
 //! - `test-wine10`: only the second run of `test`: the under-Wine tests on
 //!   Debian trixie's Wine 10.0, in a chroot built on first use.
@@ -23,6 +24,7 @@ mod leftovers;
 mod lint;
 mod process;
 mod setup;
+mod shmem_checks;
 mod test;
 mod windows;
 mod wine10;

@@ -40,6 +40,10 @@ pub fn run(scope: Scope) -> Result<()> {
     if everything && !have("debootstrap") {
         packages.push("debootstrap");
     }
+    // The library's interop tests: AFL++ (afl-cc, afl-showmap), clang, Python.
+    if everything {
+        packages.extend(crate::shmem_checks::missing_packages());
+    }
     if !packages.is_empty() {
         apt_install(&packages)?;
     }

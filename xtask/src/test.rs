@@ -43,6 +43,7 @@ pub fn run() -> Result<()> {
         run_cmd(&mut windows)?;
         wine10::run(&windows_dir)?;
         lint::run()?;
+        crate::shmem_checks::run()?;
         fuzz::run(fuzz::SECONDS_CI)
     })();
     let _ = Command::new("wineserver")

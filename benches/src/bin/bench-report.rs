@@ -226,7 +226,7 @@ mod report {
             let Some((row, versus)) = name.split_once(": shmem / ") else {
                 continue;
             };
-            if group != shm_benches::INTERLEAVED {
+            if group != shm_benches::INTERLEAVED || row.starts_with("copy-") {
                 continue;
             }
             let backend = ["memfd", "posix", "sysv"]
@@ -263,6 +263,55 @@ mod report {
             let _ = writeln!(out, "| {row} | {} | {} |", show(libafl), show(floor));
         }
         let _ = writeln!(out);
+    }
+
+    /// Copies into and out of a segment against memcpy on private memory:
+    /// criterion's times, then the ratios in turns.
+    fn copies(t: &mut Table<'_>, extra: &Results) {
+        if t.params("copy", &[]).is_empty() {
+            return;
+        }
+        let _ = writeln!(t.out, "### Copies into and out of a segment\n");
+        t.header(&["benchmark", "shmem", "memcpy", "shmem / memcpy"]);
+        for param in t.params("copy", &["4KiB", "1MiB"]) {
+            for (way, what) in [("in", "into"), ("out", "out of")] {
+                let label = format!("copy {param} {what} a segment (memcpy: private memory)");
+                t.row(
+                    &label,
+                    "copy",
+                    &param,
+                    &format!("shmem-{way}"),
+                    &[&format!("memcpy-{way}")],
+                );
+            }
+        }
+        let _ = writeln!(
+            t.out,
+            "\nIn turns (each ratio the median over turns within a run, then \
+             (lowest–highest) over runs); throughput against memcpy's is the \
+             inverse:\n"
+        );
+        let _ = writeln!(
+            t.out,
+            "| copy, in turns | shmem / memcpy (time) | throughput of memcpy's |"
+        );
+        let _ = writeln!(t.out, "|---|---|---|");
+        for ((group, name, _), values) in extra {
+            let Some(row) = name.strip_suffix(": shmem / memcpy") else {
+                continue;
+            };
+            if group != shm_benches::INTERLEAVED {
+                continue;
+            }
+            let inverse: Samples = values.iter().map(|(k, v)| (*k, 1.0 / v)).collect();
+            let _ = writeln!(
+                t.out,
+                "| {row} | {} | {} |",
+                summary(values, |r| format!("{r:.3}")),
+                summary(&inverse, |r| format!("{r:.2}×"))
+            );
+        }
+        let _ = writeln!(t.out);
     }
 
     pub fn render(runs: &[String]) -> String {
@@ -349,6 +398,7 @@ mod report {
              unserved memfd life cycle of the same size.\n"
         );
         interleaved(&mut t.out, &extra);
+        copies(&mut t, &extra);
 
         let _ = writeln!(
             t.out,

@@ -1,4 +1,9 @@
 //! The one error type of the crate.
+//!
+//! Each message says what went wrong at its own level; the OS error behind
+//! it, if any, is its [`source`](std::error::Error::source) and is not
+//! repeated in the message, so that a chain printed whole (`anyhow`'s
+//! `{:#}`, or a loop over `source()`) shows every cause once.
 
 use std::io;
 
@@ -126,7 +131,7 @@ pub enum ShMemError {
 
     /// A segment service could not be reached, refused a client, answered
     /// something unexpected, or is not to be trusted (it runs as another user).
-    #[error("shared memory service {service}: {reason}{}", colon_source(source))]
+    #[error("shared memory service {service}: {reason}")]
     Service {
         /// The service's name (its socket).
         service: String,
@@ -170,7 +175,7 @@ pub enum ShMemError {
     },
 
     /// The operating system refused an operation.
-    #[error("{op} failed for shared memory {segment}: {source}")]
+    #[error("{op} failed for shared memory {segment}")]
     Os {
         /// The system call or step that failed.
         op: &'static str,
@@ -182,6 +187,7 @@ pub enum ShMemError {
     },
 }
 
+#[cfg_attr(no_backend, allow(dead_code))]
 impl ShMemError {
     /// Wraps an OS error, turning "exists" and "not found" into their own variants.
     pub(crate) fn os(op: &'static str, segment: impl Into<String>, source: io::Error) -> Self {
@@ -202,17 +208,11 @@ impl ShMemError {
     }
 }
 
-fn colon_source(source: &Option<io::Error>) -> String {
-    source
-        .as_ref()
-        .map(|e| format!(": {e}"))
-        .unwrap_or_default()
-}
-
 /// Short for results of this crate.
 pub type Result<T, E = ShMemError> = std::result::Result<T, E>;
 
 /// Checks a requested size: not zero, and representable on this platform.
+#[cfg_attr(no_backend, allow(dead_code))]
 pub(crate) fn check_size(size: usize) -> Result<usize> {
     if size == 0 {
         return Err(ShMemError::ZeroSize);

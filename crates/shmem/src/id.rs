@@ -15,11 +15,16 @@ use crate::name::ShMemName;
 /// | backend | text | who can reopen |
 /// |---|---|---|
 /// | memfd | `memfd:PID:FD:INODE` | processes of the same user, while the creator lives |
-/// | POSIX | `posix:NAME` | anyone the file mode lets in, until unlinked |
+/// | POSIX | `posix:NAME`, or `/NAME` as `shm_open` and LibAFL write it | anyone the file mode lets in, until unlinked |
 /// | SysV | `SHMID` (plain number, as AFL tools expect), or `sysv:SHMID` | while any process has it attached |
 /// | POSIX, in a directory | `file:/PATH` | anyone the file mode lets in, until unlinked |
 /// | Windows | `windows:NAME` | processes of the same session (or `Global\`), while a handle is open |
 /// | served | `served:SERVICE:KEY` | processes of the same user connected to that service, while any holds it |
+/// | private | `private:N` | nobody: private memory of [`NopShMemProvider`](crate::NopShMemProvider) |
+///
+/// A plain number is a SysV id; where it could also be a descriptor of
+/// this process (LibAFL's memfd provider names segments by descriptor),
+/// the SysV provider (`SysvShMemProvider`) refuses it rather than guess.
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ShMemId {
@@ -42,7 +47,11 @@ pub enum ShMemId {
     SysV(i32),
     /// A named Windows file mapping (pagefile- or file-backed).
     Windows(ShMemName),
-    /// A segment held by a segment service ([`ShMemService`](crate::ShMemService)),
+    /// Private memory of a [`NopShMemProvider`](crate::NopShMemProvider),
+    /// which no other process or mapping reaches; its number only tells
+    /// segments apart.
+    Private(u64),
+    /// A segment held by a segment service (`ShMemService`, on Unix),
     /// reopened by asking that service for its descriptor.
     Served {
         /// The service instance that holds it: a random tag chosen when the
@@ -64,9 +73,43 @@ impl ShMemId {
             ShMemId::SysV(_) => "sysv",
             ShMemId::Windows(_) => "windows",
             ShMemId::Served { .. } => "served",
+            ShMemId::Private(_) => "private",
         }
     }
 
+    /// The id as LibAFL's fixed `ShMemId` holds it: its text, NUL-padded
+    /// to 20 bytes (`ShMemId::from_array` on their side). Fails for ids of
+    /// 20 bytes of text or more, which LibAFL cannot hold: SysV and short
+    /// POSIX ids fit, memfd and served ids usually do not.
+    pub fn to_libafl_bytes(&self) -> Result<[u8; LIBAFL_ID_LEN]> {
+        let text = self.to_string();
+        let mut bytes = [0u8; LIBAFL_ID_LEN];
+        if text.len() >= LIBAFL_ID_LEN {
+            return Err(ShMemError::InvalidId {
+                id: text,
+                reason: format!(
+                    "LibAFL's ids hold at most {} bytes of text; use a SysV or POSIX \
+                     segment with a short name to share it with LibAFL",
+                    LIBAFL_ID_LEN - 1
+                ),
+            });
+        }
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Ok(bytes)
+    }
+
+    /// Parses LibAFL's fixed `ShMemId` (`as_array()` on their side): its
+    /// text up to the first NUL.
+    pub fn from_libafl_bytes(bytes: &[u8; LIBAFL_ID_LEN]) -> Result<Self> {
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(LIBAFL_ID_LEN);
+        let text = std::str::from_utf8(&bytes[..end]).map_err(|_| ShMemError::InvalidId {
+            id: String::from_utf8_lossy(&bytes[..end]).into_owned(),
+            reason: "a LibAFL id is text; these bytes are not UTF-8".into(),
+        })?;
+        text.parse()
+    }
+
+    #[cfg_attr(no_backend, allow(dead_code))]
     pub(crate) fn wrong_backend(&self, expected: &'static str) -> ShMemError {
         ShMemError::WrongBackend {
             id: self.to_string(),
@@ -84,6 +127,7 @@ impl fmt::Display for ShMemId {
             ShMemId::SysV(id) => write!(f, "{id}"),
             ShMemId::Windows(name) => write!(f, "windows:{name}"),
             ShMemId::Served { service, key } => write!(f, "served:{service:016x}:{key}"),
+            ShMemId::Private(n) => write!(f, "private:{n}"),
         }
     }
 }
@@ -107,9 +151,21 @@ impl FromStr for ShMemId {
                 .map(ShMemId::SysV)
                 .ok_or_else(|| invalid("a SysV id must be a number from 0 to 2147483647"));
         }
+        if let Some(name) = text.strip_prefix('/') {
+            // `shm_open`'s form, which LibAFL's POSIX ids take (`/libafl_PID_N`).
+            if name.contains('/') {
+                return Err(invalid(
+                    "a POSIX id is /NAME, one name; a file in a directory is file:/PATH",
+                ));
+            }
+            return ShMemName::new(name)
+                .map(ShMemId::Posix)
+                .map_err(|e| invalid(&e.to_string()));
+        }
         let (backend, rest) = text.split_once(':').ok_or_else(|| {
             invalid(
-                "expected BACKEND:VALUE (memfd:, posix:, file:, sysv:, windows:, served:) or a SysV number",
+                "expected BACKEND:VALUE (memfd:, posix:, file:, sysv:, windows:, served:, private:), \
+                 /NAME for a POSIX object, or a SysV number",
             )
         })?;
         match backend {
@@ -154,10 +210,112 @@ impl FromStr for ShMemId {
                     parse_decimal::<u64>(key).ok_or_else(|| invalid("the key must be a number"))?;
                 Ok(ShMemId::Served { service, key })
             }
+            "private" => parse_decimal::<u64>(rest)
+                .map(ShMemId::Private)
+                .ok_or_else(|| invalid("a private id is private:NUMBER")),
             _ => Err(invalid(
-                "unknown backend; expected memfd:, posix:, file:, sysv:, windows: or served:",
+                "unknown backend; expected memfd:, posix:, file:, sysv:, windows:, served: or private:",
             )),
         }
+    }
+}
+
+/// Length of LibAFL's fixed id (`[u8; 20]`), NUL padding included.
+pub const LIBAFL_ID_LEN: usize = 20;
+
+/// An id in a fixed-size, `Copy` form, for protocols that keep ids in
+/// shared memory (as LibAFL's LLMP does): its text, NUL-padded to
+/// [`FixedShMemId::LEN`] bytes, with no pointer or length to go stale. It
+/// is plain bytes ([`bytemuck::Pod`]): write it with
+/// [`ShBytes::write`](crate::ShBytes::write), read it with
+/// [`ShBytes::read`](crate::ShBytes::read), and turn it back into an id
+/// with [`FixedShMemId::id`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FixedShMemId(#[cfg_attr(feature = "serde", serde(with = "fixed_bytes"))] [u8; 64]);
+
+impl FixedShMemId {
+    /// Bytes it takes: ids of up to `LEN - 1` bytes of text fit.
+    pub const LEN: usize = 64;
+
+    /// The fixed form of `id`; fails if its text is `LEN` bytes or longer
+    /// (long POSIX names and directory paths).
+    pub fn new(id: &ShMemId) -> Result<Self> {
+        let text = id.to_string();
+        if text.len() >= Self::LEN {
+            return Err(ShMemError::InvalidId {
+                id: text,
+                reason: format!(
+                    "a fixed-size id holds at most {} bytes of text",
+                    Self::LEN - 1
+                ),
+            });
+        }
+        let mut bytes = [0u8; 64];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Ok(FixedShMemId(bytes))
+    }
+
+    /// The id it holds; an error for bytes that are no id (written by
+    /// another program, or torn by a concurrent write).
+    pub fn id(&self) -> Result<ShMemId> {
+        let end = self.0.iter().position(|&b| b == 0).unwrap_or(Self::LEN);
+        let text = std::str::from_utf8(&self.0[..end]).map_err(|_| ShMemError::InvalidId {
+            id: String::from_utf8_lossy(&self.0[..end]).into_owned(),
+            reason: "a fixed-size id holds text; these bytes are not UTF-8".into(),
+        })?;
+        text.parse()
+    }
+}
+
+impl fmt::Debug for FixedShMemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let end = self.0.iter().position(|&b| b == 0).unwrap_or(Self::LEN);
+        write!(
+            f,
+            "FixedShMemId({:?})",
+            String::from_utf8_lossy(&self.0[..end])
+        )
+    }
+}
+
+impl TryFrom<&ShMemId> for FixedShMemId {
+    type Error = ShMemError;
+    fn try_from(id: &ShMemId) -> Result<Self> {
+        FixedShMemId::new(id)
+    }
+}
+
+/// Serde for the fixed id's bytes (arrays over 32 elements have no serde impls).
+#[cfg(feature = "serde")]
+mod fixed_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+        bytes.as_slice().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+        let v = Vec::<u8>::deserialize(d)?;
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom("a fixed-size id is 64 bytes"))
+    }
+}
+
+/// Ids travel as their text in serde formats too.
+#[cfg(feature = "serde")]
+impl serde::Serialize for ShMemId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ShMemId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -183,6 +341,7 @@ fn parse_shmid(s: &str) -> Option<i32> {
 
 /// An id with the size to map: everything needed to reopen a segment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ShMemDescription {
     /// The segment's id.
     pub id: ShMemId,
@@ -205,19 +364,8 @@ impl ShMemDescription {
     /// Reads the description that [`env_vars`](Self::env_vars) wrote, from
     /// this process's environment.
     pub fn from_env(env_name: &str) -> Result<Self> {
-        let read = |var: String| {
-            std::env::var(&var).map_err(|e| ShMemError::Env {
-                reason: match e {
-                    std::env::VarError::NotPresent => {
-                        "is not set; the parent should pass the segment with write_to_env or env_vars".into()
-                    }
-                    std::env::VarError::NotUnicode(_) => "is not valid UTF-8".into(),
-                },
-                var,
-            })
-        };
-        let id_text = read(env_name.to_owned())?;
-        let size_text = read(size_var(env_name))?;
+        let id_text = read_env(env_name.to_owned())?;
+        let size_text = read_env(size_var(env_name))?;
         Self::from_env_values(env_name, &id_text, &size_text)
     }
 
@@ -225,10 +373,7 @@ impl ShMemDescription {
     /// [`env_vars`](Self::env_vars) wrote them, from text read elsewhere
     /// (another process's environment, a file); errors name the variable.
     pub fn from_env_values(env_name: &str, id_text: &str, size_text: &str) -> Result<Self> {
-        let id = id_text.parse().map_err(|e: ShMemError| ShMemError::Env {
-            var: env_name.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let id = parse_env_id(env_name, id_text)?;
         let size = parse_decimal::<usize>(size_text)
             .filter(|&s| s > 0)
             .ok_or_else(|| ShMemError::Env {
@@ -237,6 +382,40 @@ impl ShMemDescription {
             })?;
         Ok(ShMemDescription { id, size })
     }
+}
+
+/// The id in `env_name`, and the size in `env_name_SIZE` if that is set.
+pub(crate) fn from_env_maybe_sized(env_name: &str) -> Result<(ShMemId, Option<usize>)> {
+    let id_text = read_env(env_name.to_owned())?;
+    let size_var = size_var(env_name);
+    match std::env::var(&size_var) {
+        Err(std::env::VarError::NotPresent) => Ok((parse_env_id(env_name, &id_text)?, None)),
+        _ => {
+            let size_text = read_env(size_var)?;
+            let description = ShMemDescription::from_env_values(env_name, &id_text, &size_text)?;
+            Ok((description.id, Some(description.size)))
+        }
+    }
+}
+
+fn read_env(var: String) -> Result<String> {
+    std::env::var(&var).map_err(|e| ShMemError::Env {
+        reason: match e {
+            std::env::VarError::NotPresent => {
+                "is not set; the parent should pass the segment with write_to_env or env_vars"
+                    .into()
+            }
+            std::env::VarError::NotUnicode(_) => "is not valid UTF-8".into(),
+        },
+        var,
+    })
+}
+
+fn parse_env_id(env_name: &str, id_text: &str) -> Result<ShMemId> {
+    id_text.parse().map_err(|e: ShMemError| ShMemError::Env {
+        var: env_name.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn size_var(env_name: &str) -> String {
@@ -268,6 +447,7 @@ mod tests {
                 service: u64::MAX,
                 key: u64::MAX,
             },
+            ShMemId::Private(7),
         ];
         for id in ids {
             let text = id.to_string();
@@ -324,6 +504,11 @@ mod tests {
             "served:ff:+1",
             "served:ff:18446744073709551616",
             "served:0x1:1",
+            "/",
+            "/a/b",
+            "/..",
+            "private:",
+            "private:-1",
         ] {
             let err = bad.parse::<ShMemId>().unwrap_err();
             assert!(
@@ -331,5 +516,55 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod libafl_forms {
+    use super::*;
+
+    #[test]
+    fn libafl_posix_ids_parse_as_posix_names() {
+        let id: ShMemId = "/libafl_1234_5678".parse().unwrap();
+        assert_eq!(
+            id,
+            ShMemId::Posix(ShMemName::new("libafl_1234_5678").unwrap())
+        );
+    }
+
+    #[test]
+    fn ids_fit_libafls_twenty_bytes_or_say_why_not() {
+        let bytes = ShMemId::SysV(98_311).to_libafl_bytes().unwrap();
+        assert_eq!(&bytes[..6], b"98311\0");
+        assert_eq!(
+            ShMemId::from_libafl_bytes(&bytes).unwrap(),
+            ShMemId::SysV(98_311)
+        );
+        let long = ShMemId::Memfd {
+            pid: 4_000_000,
+            fd: 1000,
+            inode: 123_456_789,
+        };
+        let err = long.to_libafl_bytes().unwrap_err();
+        assert!(err.to_string().contains("at most 19 bytes"), "{err}");
+        let name = ShMemId::Posix(ShMemName::new("libafl_12_34").unwrap());
+        let bytes = name.to_libafl_bytes().unwrap();
+        assert_eq!(ShMemId::from_libafl_bytes(&bytes).unwrap(), name);
+    }
+
+    #[test]
+    fn fixed_ids_are_plain_bytes_that_round_trip() {
+        let id = ShMemId::Served {
+            service: u64::MAX,
+            key: 42,
+        };
+        let fixed = FixedShMemId::new(&id).unwrap();
+        let copy = fixed;
+        assert_eq!(copy.id().unwrap(), id);
+        assert_eq!(bytemuck::bytes_of(&fixed).len(), FixedShMemId::LEN);
+        let long = ShMemId::File(PathBuf::from(format!("/{}", "d".repeat(80))));
+        assert!(FixedShMemId::new(&long).is_err());
+        let garbage: FixedShMemId = bytemuck::cast([0xFFu8; 64]);
+        assert!(garbage.id().is_err());
     }
 }

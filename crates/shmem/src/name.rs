@@ -114,7 +114,7 @@ impl ShMemName {
     /// needs two names of the same hash, about one chance in 10^18 per
     /// pair).
     pub fn os_base(&self) -> std::borrow::Cow<'_, str> {
-        if cfg!(target_vendor = "apple") {
+        if cfg!(apple) {
             shorten(self.base(), APPLE_SHM_NAME_MAX)
         } else {
             std::borrow::Cow::Borrowed(self.base())
@@ -151,7 +151,7 @@ pub(crate) fn shorten(name: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 /// A name no live process uses: prefix, pid, a per-process counter and
 /// clock noise (so a recycled pid does not meet its predecessor's leftovers).
-#[cfg_attr(target_os = "android", allow(dead_code))]
+#[cfg_attr(not(named_unix), allow(dead_code))]
 pub(crate) fn unique_name(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -181,7 +181,7 @@ pub(crate) fn unique_name(prefix: &str) -> String {
 impl ShMemName {
     /// A fresh [`unique_name`] with this `prefix` (a valid base without a
     /// namespace), valid by construction: no check, no copy.
-    #[cfg(all(unix, not(target_os = "android")))]
+    #[cfg(named_unix)]
     pub(crate) fn unique(prefix: &str) -> ShMemName {
         let full = unique_name(prefix);
         debug_assert!(ShMemName::new(&full).is_ok_and(|n| n.namespace.is_none()));
@@ -336,7 +336,7 @@ mod tests {
         for name in [&a, &b] {
             assert!(ShMemName::new(name).is_ok(), "{name}");
         }
-        #[cfg(all(unix, not(target_os = "android")))]
+        #[cfg(named_unix)]
         {
             let made = ShMemName::unique("shmem");
             assert_eq!(Some(made.clone()), ShMemName::new(made.as_str()).ok());

@@ -2,8 +2,7 @@
 //! faulted in up front, and which page size backs them.
 
 /// How the memfd, POSIX and SysV providers map the segments they create
-/// and open ([`MemfdShMemProvider::with_options`](crate::MemfdShMemProvider::with_options)
-/// and its siblings).
+/// and open (`MemfdShMemProvider::with_options` and its siblings).
 ///
 /// The default, pages faulted in one at a time on first touch and base
 /// (4 KiB) pages, is right for small segments and for large ones that are
@@ -39,6 +38,8 @@
 pub struct MapOptions {
     prefault: bool,
     huge_pages: HugePages,
+    /// Map readable only: set by the read-only openers, not by users.
+    read_only: bool,
 }
 
 impl MapOptions {
@@ -47,6 +48,7 @@ impl MapOptions {
         MapOptions {
             prefault: false,
             huge_pages: HugePages::Never,
+            read_only: false,
         }
     }
 
@@ -74,6 +76,20 @@ impl MapOptions {
     /// The kind of huge pages asked for.
     pub const fn huge_pages(&self) -> HugePages {
         self.huge_pages
+    }
+
+    /// These options for a read-only mapping (files opened read-only,
+    /// pages mapped without write access; prefaulting skipped).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) const fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Whether the mapping is to be read-only.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) const fn is_read_only(&self) -> bool {
+        self.read_only
     }
 }
 

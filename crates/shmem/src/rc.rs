@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::error::{Result, ShMemError};
 use crate::id::ShMemId;
-use crate::{ShBytes, ShMem, ShMemProvider};
+use crate::{ReadOnlyShMem, ShBytes, ShMem, ShMemProvider};
 
 /// A reference-counted wrapper around a provider.
 ///
@@ -48,6 +48,17 @@ impl<SP: fmt::Debug> fmt::Debug for RcShMemProvider<SP> {
             .field("inner", &self.inner)
             .field("handles", &Arc::strong_count(&self.inner))
             .finish()
+    }
+}
+
+/// As LibAFL's: a provider from [`ShMemProvider::new`].
+///
+/// # Panics
+/// If that fails (for a served provider: no service can be reached or
+/// started). Call `new` to handle the error instead.
+impl<SP: ShMemProvider + Send> Default for RcShMemProvider<SP> {
+    fn default() -> Self {
+        Self::new().unwrap_or_else(|e| panic!("RcShMemProvider::default: {e}"))
     }
 }
 
@@ -149,6 +160,16 @@ impl<SP: ShMemProvider + Send> ShMemProvider for RcShMemProvider<SP> {
     fn clone_ref(&mut self, mapping: &RcShMem<SP>) -> Result<RcShMem<SP>> {
         let shmem = lock(&self.inner).clone_ref(&mapping.shmem)?;
         Ok(RcShMem::new(shmem, &self.inner))
+    }
+
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<RcShMem<SP>> {
+        let shmem = lock(&self.inner).shmem_from_id(id)?;
+        Ok(RcShMem::new(shmem, &self.inner))
+    }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<RcShMem<SP>>> {
+        let shmem = lock(&self.inner).open_read_only(id, size)?.into_inner();
+        Ok(ReadOnlyShMem::new(RcShMem::new(shmem, &self.inner)))
     }
 
     fn pre_fork(&mut self) -> Result<()> {

@@ -30,7 +30,7 @@ use crate::bytes::ShBytes;
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::name::{ShMemName, unique_name};
-use crate::{ShMem, ShMemProvider};
+use crate::{ReadOnlyShMem, ShMem, ShMemProvider};
 
 /// A mapped view, unmapped on drop.
 #[derive(Debug)]
@@ -45,8 +45,9 @@ unsafe impl Send for View {}
 unsafe impl Sync for View {}
 
 impl View {
-    /// Maps `len` bytes of `section` (0: all of it), readable and writable.
-    fn map(section: &OwnedHandle, len: usize, name: &ShMemName) -> Result<Self> {
+    /// Maps `len` bytes of `section` (0: all of it), readable and writable
+    /// or, if `read_only`, readable only.
+    fn map(section: &OwnedHandle, len: usize, name: &ShMemName, read_only: bool) -> Result<Self> {
         let len = if len == 0 {
             section_size(section).unwrap_or(0)
         } else {
@@ -56,7 +57,11 @@ impl View {
         let addr = unsafe {
             MapViewOfFile(
                 section.as_raw_handle(),
-                FILE_MAP_READ | FILE_MAP_WRITE,
+                if read_only {
+                    FILE_MAP_READ
+                } else {
+                    FILE_MAP_READ | FILE_MAP_WRITE
+                },
                 0,
                 0,
                 len,
@@ -212,7 +217,7 @@ impl WinShMem {
         let size = check_size(size)?;
         let section = create_section(None, &name, size as u64)?;
         Ok(WinShMem {
-            map: View::map(&section, size, &name)?,
+            map: View::map(&section, size, &name, false)?,
             name,
             created_file: RemoveOnDrop(None),
             _section: section,
@@ -255,7 +260,7 @@ impl WinShMem {
         let size = check_size(size)?;
         let section = create_section(Some(file), name, size as u64)?;
         Ok(WinShMem {
-            map: View::map(&section, size, name)?,
+            map: View::map(&section, size, name, false)?,
             name: name.clone(),
             created_file: RemoveOnDrop(None),
             _section: section,
@@ -264,24 +269,29 @@ impl WinShMem {
 
     /// Opens the existing mapping `name` and maps all of it.
     pub fn open(name: &str) -> Result<Self> {
-        Self::open_name(ShMemName::new(name)?, 0)
+        Self::open_name(ShMemName::new(name)?, 0, false)
     }
 
     /// Opens the existing mapping `name` and maps its first `size` bytes.
     pub fn open_with_size(name: &str, size: usize) -> Result<Self> {
-        Self::open_name(ShMemName::new(name)?, check_size(size)?)
+        Self::open_name(ShMemName::new(name)?, check_size(size)?, false)
     }
 
-    fn open_name(name: ShMemName, size: usize) -> Result<Self> {
+    /// Opens the existing mapping `name` for reading only (`FILE_MAP_READ`)
+    /// and maps all of it: Windows refuses writes to the view.
+    pub fn open_read_only(name: &str) -> Result<ReadOnlyShMem<Self>> {
+        Self::open_name(ShMemName::new(name)?, 0, true).map(ReadOnlyShMem::new)
+    }
+
+    fn open_name(name: ShMemName, size: usize, read_only: bool) -> Result<Self> {
         let wname = wide(name.as_str());
-        // SAFETY: `wname` is NUL-terminated and outlives the call.
-        let handle = unsafe {
-            OpenFileMappingW(
-                FILE_MAP_READ | FILE_MAP_WRITE | SECTION_QUERY,
-                0,
-                wname.as_ptr(),
-            )
+        let access = if read_only {
+            FILE_MAP_READ
+        } else {
+            FILE_MAP_READ | FILE_MAP_WRITE
         };
+        // SAFETY: `wname` is NUL-terminated and outlives the call.
+        let handle = unsafe { OpenFileMappingW(access | SECTION_QUERY, 0, wname.as_ptr()) };
         if handle.is_null() {
             return Err(ShMemError::os(
                 "OpenFileMappingW",
@@ -291,7 +301,7 @@ impl WinShMem {
         }
         // SAFETY: a fresh handle that we now own and close on drop.
         let section = unsafe { OwnedHandle::from_raw_handle(handle) };
-        let map = View::map(&section, size, &name).map_err(|e| match e {
+        let map = View::map(&section, size, &name, read_only).map_err(|e| match e {
             // Asking for more than the mapping holds fails with "access denied"
             // or "not enough memory"; say what it means.
             ShMemError::Os { .. } if size > 0 => ShMemError::TooSmall {
@@ -369,7 +379,23 @@ impl ShMemProvider for WinShMemProvider {
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<WinShMem> {
         match id {
-            ShMemId::Windows(name) => Self::ShMem::open_name(name, check_size(size)?),
+            ShMemId::Windows(name) => Self::ShMem::open_name(name, check_size(size)?, false),
+            other => Err(other.wrong_backend("windows")),
+        }
+    }
+
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<WinShMem> {
+        match id {
+            ShMemId::Windows(name) => Self::ShMem::open_name(name, 0, false),
+            other => Err(other.wrong_backend("windows")),
+        }
+    }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<WinShMem>> {
+        match id {
+            ShMemId::Windows(name) => {
+                Self::ShMem::open_name(name, check_size(size)?, true).map(ReadOnlyShMem::new)
+            }
             other => Err(other.wrong_backend("windows")),
         }
     }

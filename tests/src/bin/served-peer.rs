@@ -182,8 +182,9 @@ mod unix {
         let common = provider
             .shmem_from_id_and_size(id.parse().map_err(s)?, size)
             .map_err(s)?;
-        common
-            .atomic::<AtomicU64>(0)
+        // SAFETY: the word at 0 is only ever reached as a u64 view; the
+        // writes below are whole aligned words elsewhere.
+        unsafe { common.atomic::<AtomicU64>(0) }
             .map_err(s)?
             .fetch_add(1, Ordering::SeqCst);
         common
@@ -350,7 +351,7 @@ mod unix {
         Ok(())
     }
 
-    fn s(e: impl std::fmt::Display) -> String {
-        e.to_string()
+    fn s(e: impl std::error::Error) -> String {
+        shm_tests::chain(&e)
     }
 }

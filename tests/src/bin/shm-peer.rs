@@ -215,6 +215,6 @@ fn as_opener(mem: &ShBytes, nonce: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn s(e: impl std::fmt::Display) -> String {
-    e.to_string()
+fn s(e: impl std::error::Error) -> String {
+    shm_tests::chain(&e)
 }

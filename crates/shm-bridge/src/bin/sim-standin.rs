@@ -242,7 +242,7 @@ mod standin {
     }
 
     /// The mapping `name` as a game makes it, saying whether it was bridged.
-    fn mapping(name: &str, size: usize) -> Result<&'static ShBytes, String> {
+    fn mapping(name: &str, size: usize) -> Result<&'static mut ShBytes, String> {
         let (page, existed) =
             game_mapping(name, size).map_err(|e| format!("creating the mapping {name}: {e}"))?;
         println!(
@@ -258,14 +258,19 @@ mod standin {
 
     fn counter(p: &PageArgs, run: &RunArgs) -> Result<(), String> {
         let page = mapping(&p.map, p.size as usize)?;
-        let atomic64 = |at| {
-            page.atomic::<AtomicU64>(at)
-                .map_err(|e| format!("{}: {e}", p.map))
-        };
-        let (counter, request, echo) = (atomic64(COUNTER)?, atomic64(REQUEST)?, atomic64(ECHO)?);
-        let quit = page
-            .atomic::<AtomicU32>(QUIT)
-            .map_err(|e| format!("{}: {e}", p.map))?;
+        let error = |e: shmem::ShMemError| format!("{}: {e}", p.map);
+        // The page as atomics of the sizes its layout gives each word.
+        let (words, flag) = page
+            .get_mut(..PAGE_LEN)
+            .ok_or_else(|| format!("{}: shorter than the counter page", p.map))?
+            .split_at_mut(QUIT);
+        let words = words.atomics::<AtomicU64>().map_err(error)?;
+        let (counter, request, echo) = (&words[COUNTER / 8], &words[REQUEST / 8], &words[ECHO / 8]);
+        let quit = &flag
+            .split_at_mut(4)
+            .0
+            .atomics::<AtomicU32>()
+            .map_err(error)?[0];
         let start = Instant::now();
         let mut last_request = request.load(Ordering::Acquire);
         loop {
@@ -318,11 +323,12 @@ mod standin {
     /// Echoes every new number at PING into PONG, spinning, until `u64::MAX`.
     fn pingpong(p: &PageArgs) -> Result<(), String> {
         let page = mapping(&p.map, p.size as usize)?;
-        let atomic64 = |at| {
-            page.atomic::<AtomicU64>(at)
-                .map_err(|e| format!("{}: {e}", p.map))
-        };
-        let (ping, pong) = (atomic64(PING)?, atomic64(PONG)?);
+        let words = page
+            .get_mut(..16)
+            .ok_or_else(|| format!("{}: shorter than the ping-pong page", p.map))?
+            .atomics::<AtomicU64>()
+            .map_err(|e| format!("{}: {e}", p.map))?;
+        let (ping, pong) = (&words[PING / 8], &words[PONG / 8]);
         println!("echoing");
         let mut last = pong.load(Ordering::Acquire);
         loop {
@@ -340,7 +346,7 @@ mod standin {
     /// One of the pages ACC bumps a packet id in.
     struct Page {
         name: &'static str,
-        view: &'static ShBytes,
+        view: &'static mut ShBytes,
         /// The next update, encoded here first and then copied in.
         buf: Vec<u8>,
     }
@@ -357,12 +363,13 @@ mod standin {
         /// Copies the update in: every field first, then the packet id (at
         /// offset 0) with release ordering, so that a reader that sees the
         /// new id after the copy also sees the fields it stands for.
-        fn publish(&self) -> Result<(), String> {
-            self.view[4..].copy_from_slice(&self.buf[4..]);
+        fn publish(&mut self) -> Result<(), String> {
+            let (packet_id, fields) = self.view.split_at_mut(4);
+            fields.copy_from_slice(&self.buf[4..]);
             let id = i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
-            self.view
-                .atomic::<AtomicI32>(0)
-                .map_err(|e| format!("{}: {e}", self.name))?
+            packet_id
+                .atomics::<AtomicI32>()
+                .map_err(|e| format!("{}: {e}", self.name))?[0]
                 .store(id, Ordering::Release);
             Ok(())
         }

@@ -68,12 +68,19 @@
 //! | OS | socket | after a crash |
 //! |---|---|---|
 //! | Linux, Android | abstract `@NAME` | nothing to clean: the name goes with the socket |
-//! | others | `NAME.sock` in `$XDG_RUNTIME_DIR`, or in a private `shmem-UID` directory in the temporary directory | the file stays; the next service replaces it |
+//! | others | `NAME.sock` in `$XDG_RUNTIME_DIR`, or in the user's private `~/.cache/shmem` | the file stays; the next service replaces it |
 //!
 //! A name that begins with `/` is a socket file at that path, on every OS.
+//!
+//! Each user's default service, [`ServiceName::for_user`], has a name with
+//! a secret in it, kept in `~/.cache/shmem/service-key` (owner-only): an
+//! abstract socket name can be bound by any user, and a name others could
+//! guess would let any of them take it first and leave this user's
+//! programs without their service.
 
 mod client;
 mod core;
+mod name;
 mod server;
 mod socket;
 mod wire;
@@ -91,113 +98,14 @@ pub(crate) fn fuzz_wire(bytes: &[u8]) {
     let _ = wire::Reply::decode(bytes);
 }
 
-use std::fmt;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 pub use client::{ServedShMem, ServedShMemProvider};
+pub use name::{SERVICE_ENV, ServiceName};
 
 use crate::error::{Result, ShMemError};
-
-/// The environment variable that names the service
-/// [`ShMemProvider::new`](crate::ShMemProvider::new) uses; unset, each user
-/// has one default service.
-pub const SERVICE_ENV: &str = "SHMEM_SERVICE";
-
-/// The name of a service: its socket.
-///
-/// Either a plain name of 1 to 64 letters, digits, `.`, `_` or `-` (not
-/// starting with `.`), which lives at this OS's usual place (see the
-/// module docs), or an absolute path of a socket file.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ServiceName(String);
-
-impl ServiceName {
-    /// Validates `name`.
-    pub fn new(name: &str) -> Result<Self> {
-        let invalid = |reason| ShMemError::InvalidName {
-            name: name.to_owned(),
-            reason,
-        };
-        if name.starts_with('/') {
-            if name.contains('\0') {
-                return Err(invalid("it contains a NUL character"));
-            }
-            if name.split('/').any(|part| part == "..") {
-                return Err(invalid("a service path may not contain '..'"));
-            }
-            return Ok(ServiceName(name.to_owned()));
-        }
-        if name.is_empty() || name.len() > 64 {
-            return Err(invalid("a service name has 1 to 64 characters"));
-        }
-        if name.starts_with('.') {
-            return Err(invalid("a service name may not start with '.'"));
-        }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            return Err(invalid(
-                "a service name has only letters, digits, '.', '_' and '-' (or is an absolute path)",
-            ));
-        }
-        Ok(ServiceName(name.to_owned()))
-    }
-
-    /// This user's default service, `shmem-service-UID`.
-    pub fn for_user() -> Self {
-        ServiceName(format!(
-            "shmem-service-{}",
-            rustix::process::geteuid().as_raw()
-        ))
-    }
-
-    /// The service named by [`SERVICE_ENV`], else [`ServiceName::for_user`].
-    pub fn from_env() -> Result<Self> {
-        match std::env::var(SERVICE_ENV) {
-            Ok(name) => Self::new(&name).map_err(|e| ShMemError::Env {
-                var: SERVICE_ENV.to_owned(),
-                reason: e.to_string(),
-            }),
-            Err(std::env::VarError::NotPresent) => Ok(Self::for_user()),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ShMemError::Env {
-                var: SERVICE_ENV.to_owned(),
-                reason: "is not valid UTF-8".into(),
-            }),
-        }
-    }
-
-    /// The name as given.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The socket file of this service, where it is a file.
-    pub fn socket_path(&self) -> Result<Option<std::path::PathBuf>> {
-        Ok(match socket::Address::of(self)? {
-            socket::Address::Path(path) => Some(path),
-            socket::Address::Abstract(_) => None,
-        })
-    }
-}
-
-impl fmt::Display for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if cfg!(any(target_os = "linux", target_os = "android")) && !self.0.starts_with('/') {
-            write!(f, "@{}", self.0)
-        } else {
-            f.write_str(&self.0)
-        }
-    }
-}
-
-impl fmt::Debug for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ServiceName({self})")
-    }
-}
 
 /// What a service holds and has done, for monitoring and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -277,7 +185,7 @@ impl ShMemService {
         static IMPLICIT: Mutex<Vec<ShMemService>> = Mutex::new(Vec::new());
         let mut running = IMPLICIT.lock().unwrap_or_else(PoisonError::into_inner);
         let service = Self::start(name)?;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(linux_like))]
         remove_at_exit(service.socket_file.clone());
         running.push(service);
         Ok(())
@@ -331,7 +239,7 @@ fn new_tag() -> u64 {
 
 /// Socket files of implicitly started services are removed when the
 /// process exits normally; after a crash the next service replaces them.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 fn remove_at_exit(file: Option<socket::SocketFile>) {
     static FILES: Mutex<Vec<(u32, socket::SocketFile)>> = Mutex::new(Vec::new());
     static REGISTER: std::sync::Once = std::sync::Once::new();
@@ -389,6 +297,7 @@ mod tests {
         }
         assert!(
             ServiceName::for_user()
+                .unwrap()
                 .as_str()
                 .starts_with("shmem-service-")
         );

@@ -363,14 +363,14 @@ impl Drop for Server {
 /// where the system allows (so that no program another thread starts
 /// inherits it), else right after.
 fn accept(listener: &OwnedFd) -> rustix::io::Result<OwnedFd> {
-    #[cfg(not(target_vendor = "apple"))]
+    #[cfg(not(apple))]
     {
         rustix::net::accept_with(
             listener,
             rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
         )
     }
-    #[cfg(target_vendor = "apple")]
+    #[cfg(apple)]
     {
         let sock = rustix::net::accept(listener)?;
         rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;

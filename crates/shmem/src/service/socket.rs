@@ -27,7 +27,7 @@ use crate::error::{Result, ShMemError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Address {
     /// A Linux abstract socket name (without the leading NUL).
-    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    #[cfg_attr(not(linux_like), allow(dead_code))]
     Abstract(String),
     /// A socket file.
     Path(PathBuf),
@@ -39,11 +39,11 @@ impl Address {
         if text.starts_with('/') {
             return Ok(Address::Path(PathBuf::from(text)));
         }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(linux_like)]
         {
             Ok(Address::Abstract(text.to_owned()))
         }
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(linux_like))]
         {
             Ok(Address::Path(
                 runtime_dir(name)?.join(format!("{text}.sock")),
@@ -53,9 +53,9 @@ impl Address {
 
     fn socket_addr(&self, name: &ServiceName) -> Result<SocketAddrUnix> {
         let made = match self {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             Address::Abstract(text) => SocketAddrUnix::new_abstract_name(text.as_bytes()),
-            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            #[cfg(not(linux_like))]
             Address::Abstract(_) => Err(rustix::io::Errno::AFNOSUPPORT),
             Address::Path(path) => SocketAddrUnix::new(path.as_path()),
         };
@@ -70,9 +70,10 @@ impl Address {
 }
 
 /// The directory for socket files: `$XDG_RUNTIME_DIR` if it is set and
-/// ours, else `shmem-UID` in the temporary directory, made owner-only.
-#[cfg_attr(any(target_os = "linux", target_os = "android"), allow(dead_code))]
-fn runtime_dir(name: &ServiceName) -> Result<PathBuf> {
+/// ours, else the user's private `~/.cache/shmem` (not a directory of the
+/// shared temporary directory, whose name another user could take first).
+#[cfg_attr(linux_like, allow(dead_code))]
+fn runtime_dir(_name: &ServiceName) -> Result<PathBuf> {
     let uid = rustix::process::geteuid().as_raw();
     if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
         && dir.is_absolute()
@@ -80,30 +81,7 @@ fn runtime_dir(name: &ServiceName) -> Result<PathBuf> {
     {
         return Ok(dir);
     }
-    let dir = std::env::temp_dir().join(format!("shmem-{uid}"));
-    match rustix::fs::mkdir(&dir, rustix::fs::Mode::from_raw_mode(0o700)) {
-        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-        Err(e) => {
-            return Err(service_error(
-                name,
-                &format!("cannot create {}", dir.display()),
-                e,
-            ));
-        }
-    }
-    let st = rustix::fs::lstat(&dir)
-        .map_err(|e| service_error(name, &format!("cannot inspect {}", dir.display()), e))?;
-    if st.st_uid != uid || !is_dir(&st) || st.st_mode as u32 & 0o077 != 0 {
-        return Err(ShMemError::Service {
-            service: name.to_string(),
-            reason: format!(
-                "{} is not a directory private to this user; remove it or set XDG_RUNTIME_DIR",
-                dir.display()
-            ),
-            source: None,
-        });
-    }
-    Ok(dir)
+    super::name::user_dir()
 }
 
 fn is_dir(st: &rustix::fs::Stat) -> bool {
@@ -124,14 +102,14 @@ pub(crate) fn service_error(name: &ServiceName, reason: &str, e: rustix::io::Err
 
 /// A new stream socket, close-on-exec, that never raises SIGPIPE.
 fn stream_socket() -> rustix::io::Result<OwnedFd> {
-    #[cfg(not(target_vendor = "apple"))]
+    #[cfg(not(apple))]
     let fd = rustix::net::socket_with(
         AddressFamily::UNIX,
         SocketType::STREAM,
         rustix::net::SocketFlags::CLOEXEC,
         None,
     )?;
-    #[cfg(target_vendor = "apple")]
+    #[cfg(apple)]
     let fd = {
         let fd = rustix::net::socket(AddressFamily::UNIX, SocketType::STREAM, None)?;
         rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
@@ -333,11 +311,11 @@ pub(crate) enum ConnectError {
 /// The effective user id of the process at the other end of `fd`, as the
 /// kernel recorded it when the connection was made.
 pub(crate) fn peer_uid(fd: BorrowedFd<'_>) -> io::Result<u32> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     {
         Ok(rustix::net::sockopt::socket_peercred(fd)?.uid.as_raw())
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     {
         use std::os::fd::AsRawFd;
         let (mut uid, mut gid) = (0, 0);
@@ -356,11 +334,11 @@ pub(crate) fn set_nonblocking(fd: impl AsFd) -> rustix::io::Result<()> {
 /// Flags for every send: no SIGPIPE where the flag exists (Apple sockets
 /// have `SO_NOSIGPIPE` set instead).
 fn send_flags() -> SendFlags {
-    #[cfg(not(target_vendor = "apple"))]
+    #[cfg(not(apple))]
     {
         SendFlags::NOSIGNAL
     }
-    #[cfg(target_vendor = "apple")]
+    #[cfg(apple)]
     {
         SendFlags::empty()
     }
@@ -400,9 +378,9 @@ pub(crate) fn recv(
 ) -> io::Result<usize> {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    #[cfg(cmsg_cloexec)]
     let mut flags = RecvFlags::CMSG_CLOEXEC;
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    #[cfg(not(cmsg_cloexec))]
     let mut flags = RecvFlags::empty();
     if !wait {
         flags |= RecvFlags::DONTWAIT;

@@ -29,7 +29,7 @@ pub(crate) fn size(fd: impl std::os::fd::AsFd) -> Result<u64> {
     crate::unix::fd_size(fd, &"served segment")
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 mod imp {
     use super::*;
     use rustix::fs::{MemfdFlags, SealFlags};
@@ -81,7 +81,7 @@ mod imp {
     }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+#[cfg(not(cmsg_cloexec))]
 mod imp {
     use super::*;
     use crate::name::ShMemName;

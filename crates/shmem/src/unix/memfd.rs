@@ -6,20 +6,28 @@
 //! allows to the same user (ptrace read access); the inode in the id makes
 //! sure a recycled descriptor number is not mistaken for the segment.
 //!
+//! Every process of the user that can open the segment could also resize
+//! it (`ftruncate` through `/proc/PID/fd/N`), and a segment shrunk under its
+//! holders kills them with SIGBUS on their next access. So the creator
+//! seals it (`F_SEAL_SHRINK`, `F_SEAL_GROW`, then `F_SEAL_SEAL`): its size
+//! is fixed for its whole life, for everyone, and a shrink fails with
+//! `EPERM`.
+//!
 //! Creating one costs what the bare system calls cost (`memfd_create`,
-//! `ftruncate`, `mmap`): the pid and inode the id carries are read when the
-//! id is first asked for, not before.
+//! `ftruncate`, `fcntl(F_ADD_SEALS)`, `mmap`): the pid and inode the id
+//! carries are read when the id is first asked for, not before.
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 
-use rustix::fs::{MemfdFlags, Mode, OFlags};
+use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
 
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::options::{HugePages, MapOptions};
-use crate::unix::{Mapping, base_page, check_fits, fd_stat, object_page};
+use crate::readonly::ReadOnlyShMem;
+use crate::unix::{Mapping, base_page, fd_stat, object_page, whole_or_fitting};
 use crate::{ShMem, ShMemProvider};
 
 /// Creates and reopens [`MemfdShMem`] segments.
@@ -64,9 +72,9 @@ impl MemfdShMem {
         let size = check_size(size)?;
         let hugetlb = options.huge_pages() == HugePages::Hugetlb;
         let flags = if hugetlb {
-            MemfdFlags::CLOEXEC | MemfdFlags::HUGETLB
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING | MemfdFlags::HUGETLB
         } else {
-            MemfdFlags::CLOEXEC
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING
         };
         let fd = rustix::fs::memfd_create(c"shmem", flags).map_err(|e| {
             if hugetlb && e == rustix::io::Errno::INVAL {
@@ -87,6 +95,14 @@ impl MemfdShMem {
         };
         rustix::fs::ftruncate(&fd, size.next_multiple_of(page) as u64)
             .map_err(|e| ShMemError::os("ftruncate", "memfd", e.into()))?;
+        let sealed =
+            rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL);
+        // Hugetlbfs files take seals from Linux 4.16 on; before, they go unsealed.
+        if let Err(e) = sealed
+            && !hugetlb
+        {
+            return Err(ShMemError::os("fcntl(F_ADD_SEALS)", "memfd", e.into()));
+        }
         let map = Mapping::map_fd(&fd, size, page, options, &"memfd")?;
         Ok(MemfdShMem {
             map,
@@ -105,17 +121,30 @@ impl MemfdShMem {
     /// as `options` ask (a segment's page size is the creator's choice:
     /// [`HugePages::Hugetlb`] has no effect here).
     pub fn open_with(id: &ShMemId, size: usize, options: &MapOptions) -> Result<Self> {
+        Self::open_at(id, Some(check_size(size)?), options)
+    }
+
+    /// Maps all of the segment `id` names, held by a live process.
+    pub fn open_whole(id: &ShMemId, options: &MapOptions) -> Result<Self> {
+        Self::open_at(id, None, options)
+    }
+
+    fn open_at(id: &ShMemId, size: Option<usize>, options: &MapOptions) -> Result<Self> {
         let ShMemId::Memfd { pid, fd, inode } = *id else {
             return Err(id.wrong_backend("memfd"));
         };
-        let size = check_size(size)?;
         // Written on the stack: an allocation would cost a few per cent here.
         let mut buf = [0u8; 48];
         let mut cursor = std::io::Cursor::new(&mut buf[..]);
         write!(cursor, "/proc/{pid}/fd/{fd}").expect("two numbers fit in 48 bytes");
         let len = cursor.position() as usize;
         let path = std::str::from_utf8(&buf[..len]).expect("written as text");
-        let file = rustix::fs::open(path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
+        let access = if options.is_read_only() {
+            OFlags::RDONLY
+        } else {
+            OFlags::RDWR
+        };
+        let file = rustix::fs::open(path, access | OFlags::CLOEXEC, Mode::empty())
             .map_err(|e| ShMemError::os("open", format!("{id} ({path})"), e.into()))?;
         // One fstat for the identity, the size and the page size.
         let st = fd_stat(&file, id)?;
@@ -124,7 +153,7 @@ impl MemfdShMem {
                 segment: format!("{id} (fd {fd} of pid {pid} is now another file)"),
             });
         }
-        check_fits(st.st_size as u64, size, id)?;
+        let size = whole_or_fitting(st.st_size as u64, size, id)?;
         let map = Mapping::map_fd(&file, size, object_page(&file, &st), options, id)?;
         Ok(MemfdShMem {
             map,
@@ -167,5 +196,15 @@ impl ShMemProvider for MemfdShMemProvider {
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<MemfdShMem> {
         MemfdShMem::open_with(&id, size, &self.options)
+    }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<MemfdShMem>> {
+        MemfdShMem::open_at(&id, Some(check_size(size)?), &self.options.read_only())
+            .map(ReadOnlyShMem::new)
+    }
+
+    /// Maps all of the memfd, whose size its descriptor tells.
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<MemfdShMem> {
+        MemfdShMem::open_whole(&id, &self.options)
     }
 }

@@ -10,15 +10,17 @@ use crate::error::{Result, ShMemError};
 use crate::options::{HugePages, MapOptions};
 
 pub(crate) mod anon;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 #[cfg_attr(not(target_os = "android"), allow(dead_code))]
 pub(crate) mod ashmem;
+#[cfg(named_unix)]
+pub mod file;
 pub(crate) mod fork;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub mod memfd;
-#[cfg(not(target_os = "android"))]
+#[cfg(named_unix)]
 pub mod posix;
-#[cfg(not(target_os = "android"))]
+#[cfg(named_unix)]
 pub mod sysv;
 
 /// How a mapping is given back to the kernel.
@@ -27,7 +29,7 @@ pub(crate) enum Release {
     /// `munmap`, for `mmap`ed files and memfds.
     Munmap,
     /// `shmdt`, for SysV attachments.
-    #[cfg_attr(target_os = "android", allow(dead_code))]
+    #[cfg_attr(not(named_unix), allow(dead_code))]
     Shmdt,
 }
 
@@ -50,8 +52,9 @@ unsafe impl Send for Mapping {}
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
-    /// Maps the first `len` bytes of `fd` shared, readable and writable,
-    /// as `options` ask. `page` is the object's page size ([`object_page`]):
+    /// Maps the first `len` bytes of `fd` shared, readable and writable
+    /// (readable only, where `options` ask for a read-only mapping), as
+    /// `options` ask. `page` is the object's page size ([`object_page`]):
     /// the mapping spans whole pages of it.
     pub(crate) fn map_fd(
         fd: impl AsFd,
@@ -67,7 +70,11 @@ impl Mapping {
             rustix::mm::mmap(
                 std::ptr::null_mut(),
                 map_len,
-                ProtFlags::READ | ProtFlags::WRITE,
+                if options.is_read_only() {
+                    ProtFlags::READ
+                } else {
+                    ProtFlags::READ | ProtFlags::WRITE
+                },
                 MapFlags::SHARED,
                 fd,
                 0,
@@ -102,7 +109,7 @@ impl Mapping {
         segment: &dyn std::fmt::Display,
     ) -> Result<()> {
         if options.huge_pages() == HugePages::Transparent {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             // SAFETY: advice on our own mapping; it changes no byte. A kernel
             // without transparent huge pages refuses it, which is no error: the
             // option is a hint.
@@ -114,7 +121,8 @@ impl Mapping {
                 )
             };
         }
-        if options.prefault() {
+        // Prefaulting writes; a read-only mapping is faulted in as it is read.
+        if options.prefault() && !options.is_read_only() {
             prefault(self.bytes(), segment)?;
         }
         Ok(())
@@ -125,7 +133,7 @@ impl Mapping {
     /// # Safety
     /// `ptr` must be a live attachment of `len` bytes, readable and writable,
     /// that `release` gives back, and nothing else may release it.
-    #[cfg_attr(target_os = "android", allow(dead_code))]
+    #[cfg_attr(not(named_unix), allow(dead_code))]
     pub(crate) unsafe fn from_raw(ptr: NonNull<u8>, len: usize, release: Release) -> Self {
         Mapping {
             ptr,
@@ -156,7 +164,7 @@ impl Drop for Mapping {
                 let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };
             }
             Release::Shmdt => {
-                #[cfg(not(target_os = "android"))]
+                #[cfg(named_unix)]
                 // SAFETY: `ptr` is our own attachment, not borrowed beyond `self`.
                 unsafe {
                     libc::shmdt(self.ptr.as_ptr().cast());
@@ -189,7 +197,7 @@ pub(crate) fn base_page() -> usize {
 pub(crate) fn object_page(fd: impl AsFd, stat: &rustix::fs::Stat) -> usize {
     let base = base_page();
     let block = usize::try_from(stat.st_blksize).unwrap_or(0);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     if block > base && block.is_power_of_two() {
         /// `HUGETLBFS_MAGIC` of `<linux/magic.h>`.
         const HUGETLBFS_MAGIC: u64 = 0x9584_58f6;
@@ -200,7 +208,7 @@ pub(crate) fn object_page(fd: impl AsFd, stat: &rustix::fs::Stat) -> usize {
             return block;
         }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     let _ = (fd, block);
     base
 }
@@ -213,7 +221,7 @@ pub(crate) fn object_page(fd: impl AsFd, stat: &rustix::fs::Stat) -> usize {
 /// nothing, races with no other writer, and faults the page in writable.
 fn prefault(bytes: &ShBytes, segment: &dyn std::fmt::Display) -> Result<()> {
     let page = base_page();
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     {
         // SAFETY: populating changes no byte; the range is our mapping, rounded
         // up to its last page, which the mapping covers.
@@ -238,15 +246,43 @@ fn prefault(bytes: &ShBytes, segment: &dyn std::fmt::Display) -> Result<()> {
             }
         }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     let _ = segment;
     for offset in (0..bytes.len()).step_by(page) {
-        bytes
-            .atomic::<std::sync::atomic::AtomicU8>(offset)
+        // SAFETY: the mapping is being made: nothing else in this process
+        // reaches it yet, so no access of another size can overlap.
+        unsafe { bytes.atomic::<std::sync::atomic::AtomicU8>(offset) }
             .expect("a byte in bounds is always aligned")
             .fetch_or(0, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// The length to map of an object of `actual` bytes: `size` if it fits
+/// ([`check_fits`]), all of it if no size was asked for.
+pub(crate) fn whole_or_fitting(
+    actual: u64,
+    size: Option<usize>,
+    segment: &dyn std::fmt::Display,
+) -> Result<usize> {
+    match size {
+        Some(size) => {
+            check_fits(actual, size, segment)?;
+            Ok(size)
+        }
+        None => match usize::try_from(actual) {
+            Ok(0) => Err(ShMemError::TooSmall {
+                segment: segment.to_string(),
+                actual,
+                requested: 1,
+            }),
+            Ok(len) => crate::error::check_size(len),
+            Err(_) => Err(ShMemError::TooLarge {
+                size: actual,
+                max: isize::MAX as u64,
+            }),
+        },
+    }
 }
 
 /// Refuses to map more than the object holds: touching past its end raises SIGBUS.

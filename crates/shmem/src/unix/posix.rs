@@ -29,7 +29,8 @@ use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::name::ShMemName;
 use crate::options::{HugePages, MapOptions};
-use crate::unix::{Mapping, base_page, check_fits, fd_stat, object_page};
+use crate::readonly::ReadOnlyShMem;
+use crate::unix::{Mapping, base_page, fd_stat, fork, object_page, whole_or_fitting};
 use crate::{ShMem, ShMemProvider};
 
 /// Where a named object lives.
@@ -55,13 +56,16 @@ pub struct PosixShMem {
 }
 
 /// A segment's name and where it lives; removes the name on drop where
-/// this segment made it.
+/// this segment made it, in the process that made it.
 #[derive(Debug)]
 struct Object {
     name: ShMemName,
     location: Location,
     /// What to remove on drop, if anything.
     remove_on_drop: Option<Removal>,
+    /// Forks counted when the object was made ([`fork::generation`]): a
+    /// forked child has another count, and leaves its parent's name alone.
+    generation: u64,
 }
 
 /// What a creator removes on drop.
@@ -159,19 +163,53 @@ impl PosixShMem {
         )
     }
 
+    /// Opens the existing POSIX object `name` read-only and maps all of it:
+    /// the OS refuses writes to the mapping.
+    pub fn open_read_only(name: &str) -> Result<ReadOnlyShMem<Self>> {
+        let options = MapOptions::new().read_only();
+        Self::open_at(Location::Shm, ShMemName::new(name)?, None, false, &options)
+            .map(ReadOnlyShMem::new)
+    }
+
+    /// Opens the existing file `dir/NAME` read-only and maps all of it.
+    pub fn open_in_read_only(dir: &Path, name: &str) -> Result<ReadOnlyShMem<Self>> {
+        let options = MapOptions::new().read_only();
+        let location = Location::Dir(dir.to_owned());
+        Self::open_at(location, ShMemName::new(name)?, None, false, &options)
+            .map(ReadOnlyShMem::new)
+    }
+
+    /// Opens the existing file `dir/NAME` read-only, if it belongs to this
+    /// (effective) user, as [`open_own_in`](Self::open_own_in) does.
+    pub fn open_own_in_read_only(dir: &Path, name: &str) -> Result<ReadOnlyShMem<Self>> {
+        let options = MapOptions::new().read_only();
+        let location = Location::Dir(dir.to_owned());
+        Self::open_at(location, ShMemName::new(name)?, None, true, &options).map(ReadOnlyShMem::new)
+    }
+
     /// The segment's name.
     pub fn name(&self) -> &ShMemName {
         &self.object.name
     }
 
-    /// Whether this value created the object and will remove it on drop.
+    /// Whether this value created the object and will remove it on drop
+    /// (never in a forked child: the name is its parent's).
     pub fn is_owner(&self) -> bool {
-        self.object.remove_on_drop.is_some()
+        self.object.remove_on_drop.is_some() && self.object.generation == fork::generation()
     }
 
     /// Leaves the object in place when this value drops, for others to open later.
     pub fn keep(&mut self) {
         self.object.remove_on_drop = None;
+    }
+
+    /// [`keep`](Self::keep), by value, as LibAFL's `persist` reads: the
+    /// object outlives this value and this process, until someone removes
+    /// it (`shm_unlink`, `rm /dev/shm/NAME`).
+    #[must_use]
+    pub fn persist(mut self) -> Self {
+        self.keep();
+        self
     }
 
     /// The file this segment lives in, where it is a file.
@@ -200,8 +238,13 @@ impl PosixShMem {
             });
         }
         let label = Label(&location, &name);
-        let fd = open_object(&location, &name, OFlags::CREATE | OFlags::EXCL, mode)
-            .map_err(|e| ShMemError::os("create", label.to_string(), e))?;
+        let fd = open_object(
+            &location,
+            &name,
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL,
+            mode,
+        )
+        .map_err(|e| ShMemError::os("create", label.to_string(), e))?;
         let removal = if unique {
             Ok(Removal::Unique)
         } else {
@@ -223,11 +266,15 @@ impl PosixShMem {
                     name,
                     location,
                     remove_on_drop: Some(removal),
+                    generation: fork::generation(),
                 },
             }),
             Err(e) => {
-                // Leave nothing behind: the name is ours, we just made it.
-                let _ = unlink_object(&location, &name);
+                // Leave nothing behind, but only what we made: the name may
+                // already point at another program's object.
+                if let Ok(created) = identity(&fd) {
+                    remove_if_created(&location, &name, created);
+                }
                 Err(e)
             }
         }
@@ -241,7 +288,12 @@ impl PosixShMem {
         options: &MapOptions,
     ) -> Result<Self> {
         let label = Label(&location, &name);
-        let fd = open_object(&location, &name, OFlags::empty(), 0)
+        let access = if options.is_read_only() {
+            OFlags::RDONLY
+        } else {
+            OFlags::RDWR
+        };
+        let fd = open_object(&location, &name, access, 0)
             .map_err(|e| ShMemError::os("open", label.to_string(), e))?;
         let (actual, page) = if own_only || !SHM_IS_TMPFS || location != Location::Shm {
             // One fstat for the owner, the size and the page size (a file of
@@ -265,22 +317,7 @@ impl PosixShMem {
                 .map_err(|e| ShMemError::os("lseek", label.to_string(), e.into()))?;
             (end, base_page())
         };
-        let size = match size {
-            Some(size) => {
-                let size = check_size(size)?;
-                check_fits(actual, size, &label)?;
-                size
-            }
-            None => check_size(usize::try_from(actual).map_err(|_| ShMemError::TooLarge {
-                size: actual,
-                max: isize::MAX as u64,
-            })?)
-            .map_err(|_| ShMemError::TooSmall {
-                segment: label.to_string(),
-                actual,
-                requested: 1,
-            })?,
-        };
+        let size = whole_or_fitting(actual, size.map(check_size).transpose()?, &label)?;
         Ok(PosixShMem {
             map: Mapping::map_fd(&fd, size, page, options, &label)?,
             _fd: fd,
@@ -288,6 +325,7 @@ impl PosixShMem {
                 name,
                 location,
                 remove_on_drop: None,
+                generation: 0,
             },
         })
     }
@@ -295,6 +333,10 @@ impl PosixShMem {
 
 impl Drop for Object {
     fn drop(&mut self) {
+        if self.remove_on_drop.is_some() && self.generation != fork::generation() {
+            // A forked child's copy: the name is its parent's to remove.
+            return;
+        }
         match self.remove_on_drop {
             Some(Removal::IfUnchanged(dev, ino)) => {
                 remove_if_created(&self.location, &self.name, (dev, ino));
@@ -342,9 +384,16 @@ fn stat_identity(st: &rustix::fs::Stat) -> (u64, u64) {
     (st.st_dev as u64, st.st_ino as u64)
 }
 
-/// Removes the name if it points at the object of identity `created`:
-/// where the object is a file (Linux, directories) one `lstat` tells, never
-/// following a symlink; elsewhere an `shm_open` and `fstat`.
+/// Removes the name if it points at the object of identity `created`.
+///
+/// Where the object is a file (Linux, directories), the name is first
+/// moved aside to a name only this process uses (`renameat2` with
+/// `RENAME_NOREPLACE`, atomic), and what was moved is looked at there:
+/// ours is removed, another program's is put back. Checking first and
+/// removing after would leave a moment in which another program could
+/// replace our object and lose its own. Elsewhere (the `shm_open`
+/// namespace of macOS and the BSDs, which has no rename) it is an
+/// `shm_open` and `fstat`, then the removal: there that moment remains.
 fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64)) {
     let dir = match location {
         Location::Dir(dir) => dir.as_path(),
@@ -352,7 +401,7 @@ fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64))
         Location::Shm => Path::new(DEV_SHM),
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
-            if open_object(location, name, OFlags::empty(), 0)
+            if open_object(location, name, OFlags::RDONLY, 0)
                 .and_then(|fd| identity(&fd))
                 .is_ok_and(|now| now == created)
             {
@@ -362,11 +411,48 @@ fn remove_if_created(location: &Location, name: &ShMemName, created: (u64, u64))
         }
     };
     with_file_path(dir, name.base(), |path| {
+        #[cfg(linux_like)]
+        if let Some(done) = remove_by_moving_aside(dir, path, created) {
+            return done;
+        }
         let now = rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
         if now.is_ok_and(|st| stat_identity(&st) == created) {
             let _ = rustix::fs::unlink(path);
         }
     });
+}
+
+/// The rename-aside removal of [`remove_if_created`]; `None` where the
+/// file system cannot rename without replacing (then the caller checks
+/// and removes).
+#[cfg(linux_like)]
+fn remove_by_moving_aside(dir: &Path, path: &Path, created: (u64, u64)) -> Option<()> {
+    use rustix::fs::{CWD, RenameFlags};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static ASIDE: AtomicU64 = AtomicU64::new(0);
+    let aside = dir.join(format!(
+        ".shmem-drop-{}-{}",
+        std::process::id(),
+        ASIDE.fetch_add(1, Ordering::Relaxed)
+    ));
+    match rustix::fs::renameat_with(CWD, path, CWD, &aside, RenameFlags::NOREPLACE) {
+        Ok(()) => {}
+        // Gone already, or not ours to move (another user's, in a sticky directory).
+        Err(rustix::io::Errno::NOENT | rustix::io::Errno::PERM | rustix::io::Errno::ACCESS) => {
+            return Some(());
+        }
+        Err(_) => return None,
+    }
+    let moved = rustix::fs::statat(CWD, &aside, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+    if moved.is_ok_and(|st| stat_identity(&st) == created)
+        || rustix::fs::renameat_with(CWD, &aside, CWD, path, RenameFlags::NOREPLACE).is_err()
+    {
+        // Ours; or theirs, whose name someone took anew in the microseconds
+        // it was aside: theirs is unreachable by name either way, and a name
+        // left aside would hold its memory until reboot.
+        let _ = rustix::fs::unlink(&aside);
+    }
+    Some(())
 }
 
 /// Where Linux keeps POSIX shared memory objects (as glibc's `shm_open`
@@ -393,8 +479,8 @@ fn with_file_path<R>(dir: &Path, base: &str, f: impl FnOnce(&Path) -> R) -> R {
     f(Path::new(std::ffi::OsStr::from_bytes(&buf[..len])))
 }
 
-/// Opens (or with `CREATE | EXCL`, creates) a named object read-write,
-/// never through a symlink.
+/// Opens (or with `CREATE | EXCL`, creates) a named object with the
+/// access in `extra` (`RDONLY` or `RDWR`), never through a symlink.
 fn open_object(
     location: &Location,
     name: &ShMemName,
@@ -411,7 +497,11 @@ fn open_object(
         #[cfg(not(target_os = "linux"))]
         Location::Shm => {
             use rustix::shm::OFlags as ShmOFlags;
-            let mut flags = ShmOFlags::RDWR;
+            let mut flags = if extra.contains(OFlags::RDWR) {
+                ShmOFlags::RDWR
+            } else {
+                ShmOFlags::RDONLY
+            };
             if extra.contains(OFlags::CREATE) {
                 flags |= ShmOFlags::CREATE | ShmOFlags::EXCL;
             }
@@ -425,7 +515,7 @@ fn open_object(
 }
 
 fn open_file(path: &Path, extra: OFlags, mode: Mode) -> std::io::Result<OwnedFd> {
-    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | extra;
+    let flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | extra;
     rustix::fs::open(path, flags, mode).map_err(|e| {
         if e == rustix::io::Errno::LOOP {
             std::io::Error::other(format!(
@@ -507,6 +597,38 @@ impl ShMemProvider for PosixShMemProvider {
                     false,
                     options,
                 )
+            }
+            other => Err(other.wrong_backend("posix")),
+        }
+    }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<PosixShMem>> {
+        let options = &self.options.read_only();
+        let (location, name) = match id {
+            ShMemId::Posix(name) => (Location::Shm, name),
+            ShMemId::File(path) => {
+                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
+                    return Err(id_error(&path));
+                };
+                let name = ShMemName::new(&base.to_string_lossy())?;
+                (Location::Dir(dir.to_owned()), name)
+            }
+            other => return Err(other.wrong_backend("posix")),
+        };
+        PosixShMem::open_at(location, name, Some(size), false, options).map(ReadOnlyShMem::new)
+    }
+
+    /// Maps all of the named object, as LibAFL's POSIX ids are passed.
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<PosixShMem> {
+        let options = &self.options;
+        match id {
+            ShMemId::Posix(name) => PosixShMem::open_at(Location::Shm, name, None, false, options),
+            ShMemId::File(path) => {
+                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
+                    return Err(id_error(&path));
+                };
+                let name = ShMemName::new(&base.to_string_lossy())?;
+                PosixShMem::open_at(Location::Dir(dir.to_owned()), name, None, false, options)
             }
             other => Err(other.wrong_backend("posix")),
         }

@@ -11,7 +11,8 @@ use std::ptr::NonNull;
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::options::{HugePages, MapOptions};
-use crate::unix::{Mapping, Release, check_fits};
+use crate::readonly::ReadOnlyShMem;
+use crate::unix::{Mapping, Release, check_fits, fork};
 use crate::{ShMem, ShMemProvider};
 
 /// Creates and reopens [`SysvShMem`] segments.
@@ -38,8 +39,11 @@ impl SysvShMemProvider {
 pub struct SysvShMem {
     map: Mapping,
     shmid: i32,
-    /// Remove on drop (where the removal is not done at creation).
+    /// Whether this value created the segment.
     owner: bool,
+    /// Forks counted when it was created: a forked child, which counts
+    /// another, never removes its parent's segment.
+    generation: u64,
 }
 
 /// Whether marked segments can still be attached, so creation can mark at once.
@@ -80,7 +84,8 @@ impl SysvShMem {
         Ok(SysvShMem {
             map: attached?,
             shmid,
-            owner: !MARK_AT_CREATION,
+            owner: true,
+            generation: fork::generation(),
         })
     }
 
@@ -94,20 +99,62 @@ impl SysvShMem {
     /// choice: [`HugePages::Hugetlb`] has no effect here).
     pub fn open_with(shmid: i32, size: usize, options: &MapOptions) -> Result<Self> {
         let size = check_size(size)?;
-        // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
-        let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: IPC_STAT writes one `shmid_ds` into `ds`, which we own.
-        if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } < 0 {
+        // Attached first, asked after: while attached, the id cannot be
+        // removed and given to another segment, so the size read is that of
+        // the segment we hold.
+        let (ptr, actual) = attach_whole(shmid, options.is_read_only())?;
+        if let Err(e) = check_fits(actual as u64, size, &shmid) {
+            // SAFETY: our own attachment, not yet handed to anything.
+            unsafe { libc::shmdt(ptr.as_ptr().cast()) };
+            return Err(e);
+        }
+        // SAFETY: a fresh attachment of `actual >= size` bytes, released only
+        // by this `Mapping`.
+        let map = unsafe { Mapping::from_raw(ptr, size, Release::Shmdt) };
+        map.apply(options, &shmid)?;
+        Ok(SysvShMem {
+            map,
+            shmid,
+            owner: false,
+            generation: 0,
+        })
+    }
+
+    /// Attaches all of the segment `shmid`, whatever its size: for ids
+    /// passed without one, as AFL passes `__AFL_SHM_ID`.
+    pub fn open_whole(shmid: i32) -> Result<Self> {
+        let (ptr, actual) = attach_whole(shmid, false)?;
+        // SAFETY: a fresh attachment of `actual` bytes, released only by this
+        // `Mapping` (a SysV segment is never empty).
+        let map = unsafe { Mapping::from_raw(ptr, actual, Release::Shmdt) };
+        Ok(SysvShMem {
+            map,
+            shmid,
+            owner: false,
+            generation: 0,
+        })
+    }
+
+    /// Attaches the segment `shmid` read-only (`SHM_RDONLY`), checking it
+    /// holds at least `size` bytes: the OS refuses writes to it.
+    pub fn open_read_only(shmid: i32, size: usize) -> Result<ReadOnlyShMem<Self>> {
+        Self::open_with(shmid, size, &MapOptions::new().read_only()).map(ReadOnlyShMem::new)
+    }
+
+    /// Attaches the segment of the IPC key `key` (`shmget(key, 0, 0)`),
+    /// checking it holds at least `size` bytes: for programs that agree on
+    /// a key rather than pass an id.
+    pub fn open_key(key: i32, size: usize) -> Result<Self> {
+        // SAFETY: plain system call, no memory passed.
+        let shmid = unsafe { libc::shmget(key as libc::key_t, 0, 0) };
+        if shmid < 0 {
             return Err(ShMemError::os(
-                "shmctl(IPC_STAT)",
-                shmid.to_string(),
+                "shmget",
+                format!("sysv key {key:#x}"),
                 last_error(),
             ));
         }
-        check_fits(ds.shm_segsz as u64, size, &shmid)?;
-        // SAFETY: the segment holds at least `size` bytes (checked above), and
-        // a SysV segment never shrinks.
-        unsafe { Self::open_unchecked_with(shmid, size, options) }
+        Self::open(shmid, size)
     }
 
     /// Attaches the segment `shmid` without asking the kernel its size, as
@@ -141,8 +188,39 @@ impl SysvShMem {
             map,
             shmid,
             owner: false,
+            generation: 0,
         })
     }
+
+    /// Whether this value created the segment, as LibAFL's `is_owner`
+    /// (never in a forked child, whose copy is its parent's). Where the
+    /// creator does not mark the segment for removal at once (all but
+    /// Linux), the owner removes it on drop.
+    pub fn is_owner(&self) -> bool {
+        self.owner && self.generation == fork::generation()
+    }
+}
+
+/// Attaches all of `shmid`; returns the address and the segment's size,
+/// asked of the kernel once attached.
+fn attach_whole(shmid: i32, read_only: bool) -> Result<(NonNull<u8>, usize)> {
+    let flags = if read_only { libc::SHM_RDONLY } else { 0 };
+    // SAFETY: attaching at an address the kernel picks aliases no Rust object.
+    let ptr = unsafe { libc::shmat(shmid, std::ptr::null(), flags) };
+    if ptr as isize == -1 {
+        return Err(ShMemError::os("shmat", shmid.to_string(), last_error()));
+    }
+    let ptr = NonNull::new(ptr.cast::<u8>()).expect("shmat returns -1, not null, on failure");
+    // SAFETY: `shmid_ds` is plain old data; zeroes are a valid value.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: IPC_STAT writes one `shmid_ds` into `ds`, which we own.
+    if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } < 0 {
+        let error = last_error();
+        // SAFETY: our own attachment, not handed to anything.
+        unsafe { libc::shmdt(ptr.as_ptr().cast()) };
+        return Err(ShMemError::os("shmctl(IPC_STAT)", shmid.to_string(), error));
+    }
+    Ok((ptr, ds.shm_segsz as usize))
 }
 
 /// `SHM_HUGETLB`, where the system has it.
@@ -183,7 +261,7 @@ fn last_error() -> std::io::Error {
 
 impl Drop for SysvShMem {
     fn drop(&mut self) {
-        if self.owner {
+        if !MARK_AT_CREATION && self.is_owner() {
             remove(self.shmid);
         }
     }
@@ -209,9 +287,62 @@ impl ShMemProvider for SysvShMemProvider {
     }
 
     fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<SysvShMem> {
-        match id {
-            ShMemId::SysV(shmid) => SysvShMem::open_with(shmid, size, &self.options),
-            other => Err(other.wrong_backend("sysv")),
-        }
+        let shmid = unambiguous_shmid(&id)?;
+        SysvShMem::open_with(shmid, size, &self.options)
     }
+
+    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<SysvShMem>> {
+        let shmid = unambiguous_shmid(&id)?;
+        SysvShMem::open_with(shmid, size, &self.options.read_only()).map(ReadOnlyShMem::new)
+    }
+
+    /// Attaches all of the segment, as AFL's targets do with `__AFL_SHM_ID`.
+    fn shmem_from_id(&mut self, id: ShMemId) -> Result<SysvShMem> {
+        let map = SysvShMem::open_whole(unambiguous_shmid(&id)?)?;
+        map.map.apply(&self.options, &map.shmid)?;
+        Ok(map)
+    }
+}
+
+/// The SysV id `id` names, unless the number could as well be a
+/// descriptor of this process that holds shared memory: LibAFL's memfd
+/// provider names its segments by descriptor (`3`), and attaching an
+/// unrelated SysV segment numbered 3 instead would be a guess.
+fn unambiguous_shmid(id: &ShMemId) -> Result<i32> {
+    let ShMemId::SysV(shmid) = *id else {
+        return Err(id.wrong_backend("sysv"));
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(what) = shared_memory_descriptor(shmid) {
+        return Err(ShMemError::InvalidId {
+            id: id.to_string(),
+            reason: format!(
+                "ambiguous: {shmid} is a SysV id, but also descriptor {shmid} of this process, \
+                 {what} (as LibAFL's memfd provider names segments); pass the segment by an \
+                 id that says which, or attach SysV {shmid} with SysvShMem::open"
+            ),
+        });
+    }
+    Ok(shmid)
+}
+
+/// What descriptor `n` of this process is, if it is shared memory (a
+/// memfd or a file in `/dev/shm`). Numbers past the descriptor limit cost
+/// no system call: SysV ids are mostly large, descriptors small.
+#[cfg(target_os = "linux")]
+fn shared_memory_descriptor(n: i32) -> Option<String> {
+    use std::sync::OnceLock;
+    static LIMIT: OnceLock<u64> = OnceLock::new();
+    let limit = *LIMIT.get_or_init(|| {
+        rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(u64::MAX)
+    });
+    if n < 0 || n as u64 >= limit {
+        return None;
+    }
+    let target = std::fs::read_link(format!("/proc/self/fd/{n}")).ok()?;
+    let text = target.to_string_lossy();
+    (text.starts_with("/memfd:") || text.starts_with("/dev/shm/"))
+        .then(|| format!("open on {text}"))
 }

@@ -18,7 +18,7 @@ use crate::core::utf16::to_wide_nul;
 /// `CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, SIZE,
 /// NAME)`, and maps a view of `size` bytes that lasts until the process
 /// exits. Also says whether the mapping existed already (bridged).
-pub fn game_mapping(name: &str, size: usize) -> io::Result<(&'static ShBytes, bool)> {
+pub fn game_mapping(name: &str, size: usize) -> io::Result<(&'static mut ShBytes, bool)> {
     let size32 = u32::try_from(size)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a game's page is under 4 GiB"))?;
     let wide = to_wide_nul(name);
@@ -40,10 +40,10 @@ pub fn game_mapping(name: &str, size: usize) -> io::Result<(&'static ShBytes, bo
     let view = unsafe { MapViewOfFile(handle, FILE_MAP_ALL_ACCESS, 0, 0, size) };
     super::check(!view.Value.is_null())?;
     // SAFETY: the view holds `size` bytes and is never unmapped (the handle
-    // is never closed either), so it lives until the process exits. Other
-    // processes write it too: ShBytes reaches it only through volatile and
-    // atomic accesses.
-    let bytes = unsafe { ShBytes::from_raw_parts(view.Value.cast::<u8>(), size) };
+    // is never closed either), so it lives until the process exits; it is
+    // new, so this is the only reference to it in this process. Other
+    // processes write it too: ShBytes reaches it only through atomic accesses.
+    let bytes = unsafe { ShBytes::from_raw_parts_mut(view.Value.cast::<u8>(), size) };
     Ok((bytes, existed))
 }
 

@@ -3,14 +3,18 @@
 //! A `&[u8]` promises the compiler that nobody changes the bytes while it
 //! lives; a `&mut [u8]` promises nobody else even reads them. Shared memory
 //! keeps neither promise, so the safe way in is copy-in and copy-out with
-//! volatile accesses (the compiler may neither cache nor elide them) and
+//! relaxed atomic accesses ([`copy`]: the compiler may neither cache nor
+//! elide them, and a copy racing with another thread is no data race) and
 //! atomic views of single words. Slices are still offered, as `unsafe`
 //! methods whose contract the caller states.
+
+mod copy;
 
 use std::cell::UnsafeCell;
 use std::mem::{align_of, size_of};
 use std::ops::{Bound, Index, RangeBounds};
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{
     AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8, AtomicU16, AtomicU32,
     AtomicU64, AtomicUsize,
@@ -25,17 +29,19 @@ use crate::error::{Result, ShMemError};
 ///
 /// Reached through a segment (every [`crate::ShMem`] dereferences to it) or
 /// by indexing with a range (`shmem[4..8]`), which gives a smaller
-/// `ShBytes`. All safe methods access the memory with volatile or atomic
-/// operations, so they stay defined whatever the other side does; what they
-/// cannot give is consistency across several bytes: a copy may see half of
-/// another process's update. Protocols on top (a sequence counter, a flag
-/// written last with release ordering) are the caller's.
+/// `ShBytes`. All safe methods access the memory with relaxed atomic
+/// operations (8-byte words where aligned, single bytes at the edges), so
+/// they stay defined whatever other threads and processes do at the same
+/// time; what they cannot give is consistency across several bytes: a
+/// copy may see half of another's update. Protocols on top (a sequence
+/// counter, a flag written last with release ordering, see
+/// [`atomic`](Self::atomic)) are the caller's.
 #[repr(transparent)]
 pub struct ShBytes([UnsafeCell<u8>]);
 
-// SAFETY: every safe method reads or writes through volatile or atomic
-// accesses, which is what concurrent writers in other processes need as well;
-// sharing the view between threads adds nothing those processes do not do.
+// SAFETY: every safe method reads or writes through atomic accesses (relaxed
+// copies of words and bytes, or the atomic views), so threads sharing the view
+// race on values only, never in the sense of a data race.
 unsafe impl Sync for ShBytes {}
 
 impl std::fmt::Debug for ShBytes {
@@ -52,29 +58,41 @@ impl std::fmt::Debug for ShBytes {
 /// Sealed: only the std integer atomics, whose every bit pattern is a valid
 /// value. (`AtomicBool` is left out: another process may store a byte that
 /// is neither 0 nor 1.)
-pub trait AtomicView: sealed::Sealed + Sync {}
+pub trait AtomicView: sealed::Sealed + Sync {
+    /// The integer it holds.
+    type Value: Copy;
+
+    /// An atomic load (what `A::load` does), for callers generic over `A`.
+    #[doc(hidden)]
+    fn load_value(&self, order: std::sync::atomic::Ordering) -> Self::Value;
+}
 
 mod sealed {
     pub trait Sealed {}
 }
 
 macro_rules! atomic_views {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $v:ty),*) => {$(
         impl sealed::Sealed for $t {}
-        impl AtomicView for $t {}
+        impl AtomicView for $t {
+            type Value = $v;
+            fn load_value(&self, order: std::sync::atomic::Ordering) -> $v {
+                self.load(order)
+            }
+        }
     )*};
 }
 atomic_views!(
-    AtomicU8,
-    AtomicI8,
-    AtomicU16,
-    AtomicI16,
-    AtomicU32,
-    AtomicI32,
-    AtomicU64,
-    AtomicI64,
-    AtomicUsize,
-    AtomicIsize
+    AtomicU8 => u8,
+    AtomicI8 => i8,
+    AtomicU16 => u16,
+    AtomicI16 => i16,
+    AtomicU32 => u32,
+    AtomicI32 => i32,
+    AtomicU64 => u64,
+    AtomicI64 => i64,
+    AtomicUsize => usize,
+    AtomicIsize => isize
 );
 
 impl ShBytes {
@@ -123,21 +141,21 @@ impl ShBytes {
         UnsafeCell::raw_get(self.0.as_ptr())
     }
 
-    /// The byte at `index`, read once (volatile). `None` past the end.
+    /// The byte at `index`, read once (a relaxed atomic load). `None` past the end.
     pub fn load(&self, index: usize) -> Option<u8> {
         (index < self.len()).then(|| {
-            // SAFETY: in bounds of a live mapping.
-            unsafe { ptr::read_volatile(self.as_mut_ptr().add(index)) }
+            // SAFETY: in bounds of a live mapping, reached only atomically.
+            unsafe { copy::byte_at(self.as_mut_ptr(), index) }.load(Relaxed)
         })
     }
 
-    /// Writes `value` at `index` (volatile). Returns `false` past the end.
+    /// Writes `value` at `index` (a relaxed atomic store). Returns `false` past the end.
     pub fn store(&self, index: usize, value: u8) -> bool {
         if index >= self.len() {
             return false;
         }
-        // SAFETY: in bounds of a live mapping.
-        unsafe { ptr::write_volatile(self.as_mut_ptr().add(index), value) };
+        // SAFETY: in bounds of a live mapping, reached only atomically.
+        unsafe { copy::byte_at(self.as_mut_ptr(), index) }.store(value, Relaxed);
         true
     }
 
@@ -151,8 +169,8 @@ impl ShBytes {
             src.len(),
             "ShBytes::copy_from_slice: destination and source lengths differ"
         );
-        // SAFETY: `self` is valid for `src.len()` bytes; `src` is private memory.
-        unsafe { volatile_copy_in(self.as_mut_ptr(), src) }
+        // SAFETY: `self` is valid for `src.len()` bytes, reached only atomically.
+        unsafe { copy::copy_in(self.as_mut_ptr(), src) }
     }
 
     /// Copies these bytes into `dst`.
@@ -165,8 +183,8 @@ impl ShBytes {
             dst.len(),
             "ShBytes::copy_to_slice: destination and source lengths differ"
         );
-        // SAFETY: `self` is valid for `dst.len()` bytes; `dst` is private memory.
-        unsafe { volatile_copy_out(self.as_ptr(), dst) }
+        // SAFETY: `self` is valid for `dst.len()` bytes, reached only atomically.
+        unsafe { copy::copy_out(self.as_ptr(), dst) }
     }
 
     /// A private copy of the bytes as they are now.
@@ -178,28 +196,45 @@ impl ShBytes {
 
     /// Sets every byte to `value`.
     pub fn fill(&self, value: u8) {
-        let word = u64::from_ne_bytes([value; 8]);
-        let base = self.as_mut_ptr();
-        let len = self.len();
-        let head = base.align_offset(align_of::<u64>()).min(len);
-        for i in 0..head {
-            // SAFETY: i < len.
-            unsafe { ptr::write_volatile(base.add(i), value) };
-        }
-        let mut i = head;
-        while i + 8 <= len {
-            // SAFETY: in bounds, and aligned because `head` aligned `base + i`.
-            unsafe { ptr::write_volatile(base.add(i).cast::<u64>(), word) };
-            i += 8;
-        }
-        for j in i..len {
-            // SAFETY: j < len.
-            unsafe { ptr::write_volatile(base.add(j), value) };
-        }
+        // SAFETY: `self` is valid for its length, reached only atomically.
+        unsafe { copy::fill(self.as_mut_ptr(), self.len(), value) }
     }
 
     /// The sub-range `range`, or `None` if it is out of bounds or reversed.
     pub fn get(&self, range: impl RangeBounds<usize>) -> Option<&ShBytes> {
+        let (start, end) = self.bounds(&range)?;
+        // SAFETY: `start..end` lies inside `self`, and the result borrows `self`.
+        Some(unsafe { ShBytes::from_raw_parts(self.as_mut_ptr().add(start), end - start) })
+    }
+
+    /// The sub-range `range`, exclusively borrowed, or `None` if it is out
+    /// of bounds or reversed: for [`atomics`](Self::atomics) on part of a
+    /// segment.
+    pub fn get_mut(&mut self, range: impl RangeBounds<usize>) -> Option<&mut ShBytes> {
+        let (start, end) = self.bounds(&range)?;
+        // SAFETY: `start..end` lies inside `self`, which is borrowed exclusively.
+        Some(unsafe { ShBytes::from_raw_parts_mut(self.as_mut_ptr().add(start), end - start) })
+    }
+
+    /// Splits into `..mid` and `mid..`, both exclusively borrowed.
+    ///
+    /// # Panics
+    /// If `mid` is past the end, as `<[u8]>::split_at_mut` does.
+    pub fn split_at_mut(&mut self, mid: usize) -> (&mut ShBytes, &mut ShBytes) {
+        let len = self.len();
+        assert!(mid <= len, "split at {mid}, past the end of {len} bytes");
+        let base = self.as_mut_ptr();
+        // SAFETY: the two halves are disjoint parts of `self`, borrowed exclusively.
+        unsafe {
+            (
+                ShBytes::from_raw_parts_mut(base, mid),
+                ShBytes::from_raw_parts_mut(base.add(mid), len - mid),
+            )
+        }
+    }
+
+    /// `range` as `start..end`, if it lies inside these bytes.
+    fn bounds(&self, range: &impl RangeBounds<usize>) -> Option<(usize, usize)> {
         let start = match range.start_bound() {
             Bound::Included(&s) => s,
             Bound::Excluded(&s) => s.checked_add(1)?,
@@ -210,14 +245,10 @@ impl ShBytes {
             Bound::Excluded(&e) => e,
             Bound::Unbounded => self.len(),
         };
-        if start > end || end > self.len() {
-            return None;
-        }
-        // SAFETY: `start..end` lies inside `self`, and the result borrows `self`.
-        Some(unsafe { ShBytes::from_raw_parts(self.as_mut_ptr().add(start), end - start) })
+        (start <= end && end <= self.len()).then_some((start, end))
     }
 
-    /// Reads a `T` at `offset` by a volatile copy; any alignment.
+    /// Reads a `T` at `offset` by an atomic copy ([`copy_to_slice`](Self::copy_to_slice)); any alignment.
     ///
     /// The value is a snapshot: if another process writes while it is read,
     /// fields may come from before and after that write.
@@ -228,7 +259,7 @@ impl ShBytes {
         Ok(value)
     }
 
-    /// Writes `value` at `offset` by a volatile copy; any alignment.
+    /// Writes `value` at `offset` by an atomic copy ([`copy_from_slice`](Self::copy_from_slice)); any alignment.
     pub fn write<T: NoUninit>(&self, offset: usize, value: &T) -> Result<()> {
         self.typed_range::<T>(offset)?
             .copy_from_slice(bytemuck::bytes_of(value));
@@ -239,12 +270,67 @@ impl ShBytes {
     /// sequence numbers that processes hand between them.
     ///
     /// Fails if the word does not fit or is misaligned for `A`.
-    pub fn atomic<A: AtomicView>(&self, offset: usize) -> Result<&A> {
+    ///
+    /// It is `unsafe` because Rust forbids atomic accesses of different
+    /// sizes to the same bytes that race, unless both only read: an
+    /// `AtomicU32` at 0 and an `AtomicU8` at 1, or a copy (which reads and
+    /// writes 8-byte words and single bytes) over the view's bytes, are
+    /// undefined behaviour if they run at the same time and one writes.
+    /// [`atomics`](Self::atomics) is the safe way when the bytes can be
+    /// borrowed exclusively.
+    ///
+    /// # Safety
+    /// While the view is used, no access of another size to any of its
+    /// bytes may happen at the same time in this process, through this
+    /// mapping, unless both accesses only read. That covers other atomic
+    /// views of another size or offset that overlap it, and the copies of
+    /// this type (`copy_from_slice`, `write`, `store`, `fill`) over its bytes;
+    /// copies that only read (`copy_to_slice`, `read`, `load`, `to_vec`) may
+    /// run beside a view that only loads. Other processes, and other
+    /// mappings of the segment, are not concerned: the compiler cannot see
+    /// them, and the hardware makes each access whole.
+    pub unsafe fn atomic<A: AtomicView>(&self, offset: usize) -> Result<&A> {
         let ptr = self.checked_ptr::<A>(offset)?;
         // SAFETY: in bounds and aligned (checked); `A` is an integer atomic, valid
         // for every bit pattern, made of an `UnsafeCell`, so other writers are allowed;
-        // the borrow is tied to `self`, hence to the mapping.
+        // the borrow is tied to `self`, hence to the mapping; the caller vouches that
+        // no racing access of another size overlaps it.
         Ok(unsafe { &*ptr.cast::<A>() })
+    }
+
+    /// All these bytes as atomics of one size, for counters and flags.
+    ///
+    /// Safe where [`atomic`](Self::atomic) is not: the exclusive borrow
+    /// makes the slice the only way to these bytes while it lives, so no
+    /// access of another size can overlap its accesses. Use
+    /// [`get_mut`](Self::get_mut) or [`split_at_mut`](Self::split_at_mut)
+    /// to take part of a segment.
+    ///
+    /// Fails if the bytes are misaligned for `A` or their length is not a
+    /// multiple of its size.
+    pub fn atomics<A: AtomicView>(&mut self) -> Result<&[A]> {
+        let len = self.len();
+        if !len.is_multiple_of(size_of::<A>()) {
+            return Err(ShMemError::OutOfBounds {
+                what: std::any::type_name::<A>(),
+                offset: len - len % size_of::<A>(),
+                needed: size_of::<A>(),
+                len,
+            });
+        }
+        let ptr = self.as_mut_ptr();
+        if !(ptr as usize).is_multiple_of(align_of::<A>()) {
+            return Err(ShMemError::Misaligned {
+                what: std::any::type_name::<A>(),
+                offset: 0,
+                align: align_of::<A>(),
+            });
+        }
+        // SAFETY: aligned and `len / size_of::<A>()` whole values inside `self`;
+        // `A` is an integer atomic, valid for every bit pattern; `self` is borrowed
+        // exclusively for the slice's life, so nothing else in this process
+        // reaches these bytes meanwhile.
+        Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<A>(), len / size_of::<A>()) })
     }
 
     /// Pointer to a `T` at the start of the bytes, if they are large and
@@ -310,70 +396,33 @@ impl ShBytes {
     }
 }
 
-impl<R: RangeBounds<usize> + std::fmt::Debug> Index<R> for ShBytes {
+impl<R: RangeBounds<usize>> Index<R> for ShBytes {
     type Output = ShBytes;
 
     /// # Panics
     /// If the range is out of bounds or reversed, as slice indexing does.
+    #[track_caller]
     fn index(&self, range: R) -> &ShBytes {
-        let len = self.len();
-        let desc = format!("{range:?}");
-        self.get(range).unwrap_or_else(|| {
-            panic!("range {desc} out of bounds for shared memory of {len} bytes")
-        })
+        match self.bounds(&range) {
+            // SAFETY: `start..end` lies inside `self`, and the result borrows `self`.
+            Some((start, end)) => unsafe {
+                ShBytes::from_raw_parts(self.as_mut_ptr().add(start), end - start)
+            },
+            None => out_of_bounds(&range, self.len()),
+        }
     }
 }
 
-/// Copies private bytes into shared memory, a word at a time where aligned.
-///
-/// # Safety
-/// `dst` must be valid for writes of `src.len()` bytes.
-unsafe fn volatile_copy_in(dst: *mut u8, src: &[u8]) {
-    let len = src.len();
-    let head = dst.align_offset(align_of::<u64>()).min(len);
-    let mut i = 0;
-    while i < head {
-        // SAFETY: i < len; caller vouches for `dst`.
-        unsafe { ptr::write_volatile(dst.add(i), src[i]) };
-        i += 1;
-    }
-    while i + 8 <= len {
-        let word = u64::from_ne_bytes(src[i..i + 8].try_into().expect("8 bytes"));
-        // SAFETY: in bounds; `dst + i` is 8-aligned after the head.
-        unsafe { ptr::write_volatile(dst.add(i).cast::<u64>(), word) };
-        i += 8;
-    }
-    while i < len {
-        // SAFETY: i < len.
-        unsafe { ptr::write_volatile(dst.add(i), src[i]) };
-        i += 1;
-    }
-}
-
-/// Copies shared memory into private bytes, a word at a time where aligned.
-///
-/// # Safety
-/// `src` must be valid for reads of `dst.len()` bytes.
-unsafe fn volatile_copy_out(src: *const u8, dst: &mut [u8]) {
-    let len = dst.len();
-    let head = src.align_offset(align_of::<u64>()).min(len);
-    let mut i = 0;
-    while i < head {
-        // SAFETY: i < len; caller vouches for `src`.
-        dst[i] = unsafe { ptr::read_volatile(src.add(i)) };
-        i += 1;
-    }
-    while i + 8 <= len {
-        // SAFETY: in bounds; `src + i` is 8-aligned after the head.
-        let word = unsafe { ptr::read_volatile(src.add(i).cast::<u64>()) };
-        dst[i..i + 8].copy_from_slice(&word.to_ne_bytes());
-        i += 8;
-    }
-    while i < len {
-        // SAFETY: i < len.
-        dst[i] = unsafe { ptr::read_volatile(src.add(i)) };
-        i += 1;
-    }
+/// The panic of a bad index, kept off the indexing path: the message is
+/// only formatted when there is one to show.
+#[cold]
+#[track_caller]
+fn out_of_bounds(range: &impl RangeBounds<usize>, len: usize) -> ! {
+    panic!(
+        "range ({:?}, {:?}) out of bounds for shared memory of {len} bytes",
+        range.start_bound(),
+        range.end_bound()
+    )
 }
 
 #[cfg(test)]
@@ -414,14 +463,16 @@ mod tests {
                 Err(ShMemError::OutOfBounds { .. })
             ));
             assert!(matches!(
-                b.atomic::<AtomicU32>(2),
+                // SAFETY: the view is refused, never used.
+                unsafe { b.atomic::<AtomicU32>(2) },
                 Err(ShMemError::Misaligned { .. })
             ));
             assert!(matches!(
                 b.as_ptr_of::<[u8; 17]>(),
                 Err(ShMemError::OutOfBounds { .. })
             ));
-            let counter = b.atomic::<AtomicU64>(8).unwrap();
+            // SAFETY: no other access to bytes 8..16 while the view is used.
+            let counter = unsafe { b.atomic::<AtomicU64>(8) }.unwrap();
             counter.fetch_add(5, std::sync::atomic::Ordering::SeqCst);
             assert_eq!(b.read::<u64>(8).unwrap(), 5);
         });
