@@ -1,10 +1,10 @@
 //! `cargo xtask install [--prefix DIR]`: release builds of both sides, put
 //! where `shm-bridge launch` looks for the Windows side.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use etcetera::BaseStrategy;
 
 use crate::process::{cargo, run as run_cmd, target_dir};
 use crate::{setup, windows};
@@ -21,25 +21,33 @@ struct Layout {
 impl Layout {
     /// `DIR/bin` and `DIR/share/shm-bridge` with a prefix; else
     /// `~/.local/bin` and `$XDG_DATA_HOME/shm-bridge` (by default
-    /// `~/.local/share/shm-bridge`), where the bridge looks.
-    fn new(prefix: Option<PathBuf>) -> Result<Layout> {
+    /// `~/.local/share/shm-bridge`), where the bridge looks. `var` reads
+    /// the environment.
+    fn new(prefix: Option<PathBuf>, var: impl Fn(&str) -> Option<OsString>) -> Result<Layout> {
         if let Some(prefix) = prefix {
             return Ok(Layout {
                 bin: prefix.join("bin"),
                 data: prefix.join("share/shm-bridge"),
             });
         }
-        let xdg = etcetera::base_strategy::Xdg::new()
+        let home = var("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
             .context("no home directory (HOME is not set); pass --prefix DIR")?;
+        // The XDG base directory specification ignores a relative value.
+        let data = var("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|d| d.is_absolute())
+            .unwrap_or_else(|| home.join(".local/share"));
         Ok(Layout {
-            bin: xdg.home_dir().join(".local/bin"),
-            data: xdg.data_dir().join("shm-bridge"),
+            bin: home.join(".local/bin"),
+            data: data.join("shm-bridge"),
         })
     }
 }
 
 pub fn run(prefix: Option<PathBuf>) -> Result<()> {
-    let layout = Layout::new(prefix)?;
+    let layout = Layout::new(prefix, |name| std::env::var_os(name))?;
     setup::run(setup::Scope::WindowsSide)?;
     let windows_dir = windows::build(windows::Profile::Release)?;
     run_cmd(cargo().args(["build", "--release", "-p", "shm-bridge"]))?;
@@ -70,59 +78,41 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use super::*;
 
-    /// The layout this test process's environment gives, as `bin data`
-    /// (run by the test below in a child with the environment it sets).
-    #[test]
-    #[ignore = "run by where_install_puts_things_follows_xdg_data_home"]
-    fn print_layout() {
-        let prefix = std::env::var_os("LAYOUT_PREFIX").map(PathBuf::from);
-        let layout = Layout::new(prefix).unwrap();
-        println!("layout: {} {}", layout.bin.display(), layout.data.display());
-    }
-
-    /// The layout the same test binary prints with `env` set.
-    fn layout_with(env: &[(&str, &str)]) -> String {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "install::tests::print_layout", "--ignored"])
-            .args(["--nocapture", "--test-threads=1"])
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("LAYOUT_PREFIX")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        stdout
-            .lines()
-            .find_map(|l| l.split_once("layout: ").map(|(_, layout)| layout))
-            .unwrap_or_else(|| panic!("no layout printed: {stdout}"))
-            .to_owned()
+    /// The layout in an environment holding `env` only.
+    fn layout_with(prefix: Option<&str>, env: &[(&str, &str)]) -> String {
+        let layout = Layout::new(prefix.map(PathBuf::from), |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+        .unwrap();
+        format!("{} {}", layout.bin.display(), layout.data.display())
     }
 
     #[test]
     fn where_install_puts_things_follows_xdg_data_home() {
         assert_eq!(
-            layout_with(&[("HOME", "/home/racer")]),
+            layout_with(None, &[("HOME", "/home/racer")]),
             "/home/racer/.local/bin /home/racer/.local/share/shm-bridge"
         );
         assert_eq!(
-            layout_with(&[("HOME", "/home/racer"), ("XDG_DATA_HOME", "/data/racer")]),
+            layout_with(
+                None,
+                &[("HOME", "/home/racer"), ("XDG_DATA_HOME", "/data/racer")]
+            ),
             "/home/racer/.local/bin /data/racer/shm-bridge"
         );
         // The XDG specification ignores relative paths; so does the bridge.
         assert_eq!(
-            layout_with(&[("HOME", "/home/racer"), ("XDG_DATA_HOME", "data")]),
+            layout_with(None, &[("HOME", "/home/racer"), ("XDG_DATA_HOME", "data")]),
             "/home/racer/.local/bin /home/racer/.local/share/shm-bridge"
         );
         assert_eq!(
-            layout_with(&[
-                ("XDG_DATA_HOME", "/data/racer"),
-                ("LAYOUT_PREFIX", "/opt/sb")
-            ]),
+            layout_with(Some("/opt/sb"), &[("XDG_DATA_HOME", "/data/racer")]),
             "/opt/sb/bin /opt/sb/share/shm-bridge"
         );
+        assert!(Layout::new(None, |_| None).is_err(), "no home, no prefix");
     }
 }
