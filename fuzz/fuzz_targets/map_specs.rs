@@ -25,12 +25,14 @@ fuzz_target!(|bytes: &[u8]| {
         }
         let _ = spec::check_unique(&specs);
         // The same names as events: checked against the maps, never a panic.
-        let _ = spec::events(&maps, &specs);
+        let named: Vec<(String, bool)> = maps.iter().map(|m| (m.clone(), false)).collect();
+        let _ = spec::events(&named, &specs);
     }
     shm_bridge::fuzzing::plan_sizes(&MapArgs {
         game: None,
         maps,
         sizes,
         events: Vec::new(),
+        pulsed_events: Vec::new(),
     });
 });

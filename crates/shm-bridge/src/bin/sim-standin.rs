@@ -14,6 +14,8 @@
 //! sim-standin idle
 //! sim-standin read --map NAME [--count N] [--seconds S]
 //! sim-standin pages [--hold S] NAME:SIZE...
+//! sim-standin signal --event NAME --kind pulse|set [--rate HZ] [--seconds S]
+//! sim-standin wait --event NAME [--seconds S]
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
@@ -45,6 +47,14 @@
 //! is created as the game does, at the size of the game's own view, and
 //! gets 1000 + its place in the list as an `i32` at offset 0; then it holds
 //! them for `--hold` seconds (default 2) and exits.
+//!
+//! `signal` is a game's update event: it creates the named event as the
+//! game's SDK does (`pulse`: manual-reset and pulsed each frame, as
+//! iRacing's irsdk_server.cpp; `set`: auto-reset and set each update, as Le
+//! Mans Ultimate's SharedMemoryInterface.hpp), says whether it existed
+//! (bridged), signals it `--rate` times a second and prints how many times.
+//! `wait` is a Windows reader of such an event: it opens it and counts the
+//! times its waits return until `--seconds` have passed.
 #![deny(unsafe_code)]
 
 #[cfg(windows)]
@@ -67,6 +77,7 @@ mod standin {
     use clap::{Args, Parser, Subcommand};
     use shm_bridge::cli::values;
     use shm_bridge::sys::windows::game::{crash_with_access_violation, game_mapping};
+    use shm_bridge::sys::windows::sync::Event;
     use shm_bridge::titles::ac::{self, synthetic};
     use shmem::ShBytes;
 
@@ -132,12 +143,42 @@ mod standin {
             #[command(flatten)]
             run: RunArgs,
         },
+        /// Signals a named event as a game does, RATE times a second.
+        Signal {
+            /// The event's name.
+            #[arg(long = "event")]
+            event: String,
+            /// `pulse` (a manual-reset event, pulsed) or `set` (auto-reset, set).
+            #[arg(long)]
+            kind: SignalKind,
+            /// Signals a second.
+            #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+            rate: u32,
+            #[command(flatten)]
+            run: RunArgs,
+        },
+        /// Waits on a named event as a Windows reader does, and counts its wakes.
+        Wait {
+            /// The event's name.
+            #[arg(long = "event")]
+            event: String,
+            #[command(flatten)]
+            run: RunArgs,
+        },
         /// Starts `sim-standin MODE ARGS...` and exits at once, as a launcher does.
         Bootstrap {
             /// The game's mode and its arguments.
             #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
             game: Vec<String>,
         },
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+    enum SignalKind {
+        /// A manual-reset event, pulsed (iRacing).
+        Pulse,
+        /// An auto-reset event, set (Le Mans Ultimate).
+        Set,
     }
 
     #[derive(Debug, Args)]
@@ -211,6 +252,19 @@ mod standin {
                 println!("wrote {} pages", pages.len());
                 std::thread::sleep(hold);
                 Ok(ExitCode::SUCCESS)
+            }
+            Mode::Signal {
+                event,
+                kind,
+                rate,
+                run,
+            } => {
+                signal(&event, kind, rate, &run)?;
+                Ok(ExitCode::from(run.exit_code))
+            }
+            Mode::Wait { event, run } => {
+                wait(&event, &run)?;
+                Ok(ExitCode::from(run.exit_code))
             }
             Mode::Read { map, count, run } => {
                 read(&map, count, &run)?;
@@ -297,6 +351,57 @@ mod standin {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        Ok(())
+    }
+
+    /// Creates the event `name` as a game does and signals it `rate` times a
+    /// second until `--seconds` pass.
+    fn signal(name: &str, kind: SignalKind, rate: u32, run: &RunArgs) -> Result<(), String> {
+        let (event, existed) = Event::create_named(name, kind == SignalKind::Pulse)
+            .map_err(|e| format!("creating the event {name}: {e}"))?;
+        println!(
+            "event {name}: {}",
+            if existed {
+                "already existed (bridged)"
+            } else {
+                "created by the game itself (not bridged)"
+            }
+        );
+        let start = Instant::now();
+        let period = Duration::from_secs(1) / rate;
+        let mut sent: u32 = 0;
+        while !run.expired(start) {
+            match kind {
+                SignalKind::Pulse => event.pulse(),
+                SignalKind::Set => event.set(),
+            }
+            sent += 1;
+            let next = period
+                .checked_mul(sent)
+                .and_then(|d| start.checked_add(d))
+                .ok_or("the clock ran out")?;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        println!("signalled {sent}");
+        Ok(())
+    }
+
+    /// Counts the returns of waits on the existing event `name` until
+    /// `--seconds` pass.
+    fn wait(name: &str, run: &RunArgs) -> Result<(), String> {
+        let event =
+            Event::open_named(name).map_err(|e| format!("opening the event {name}: {e}"))?;
+        println!("waiting on {name}");
+        let start = Instant::now();
+        let limit = run.seconds.unwrap_or(Duration::from_secs(10));
+        let mut woke: u32 = 0;
+        while let Some(left) = limit.checked_sub(start.elapsed()).filter(|l| !l.is_zero()) {
+            let millis = u32::try_from(left.as_millis()).unwrap_or(u32::MAX);
+            if event.wait_at_most(millis) {
+                woke += 1;
+            }
+        }
+        println!("woke {woke}");
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use clap::{ArgAction, Args};
 
-use crate::core::presets::{PresetError, Presets};
+use crate::core::presets::{EventReset, PresetError, Presets};
 use crate::core::spec::{self, EventSpec, MapSpec, SpecError};
 
 /// Which mappings: a title, or names (and sizes) given one by one.
@@ -24,11 +24,19 @@ pub struct MapArgs {
           action = ArgAction::Append, allow_negative_numbers = true)]
     pub sizes: Vec<String>,
 
-    /// A named event the game signals on each update (repeatable), forwarded
-    /// as a counter in the file of its name that Linux programs wait on;
-    /// a title's events come with --game.
+    /// A named event the game sets on each update (repeatable), forwarded as
+    /// a counter in the file of its name that Linux programs wait on. The
+    /// bridge resets it after each signal, as an auto-reset event would be;
+    /// a title's auto-reset events are forwarded only when named here (see
+    /// the README: Windows readers may then wake twice for one signal).
     #[arg(long = "event", value_name = "NAME", action = ArgAction::Append)]
     pub events: Vec<String>,
+
+    /// A named manual-reset event the game pulses on each update (repeatable),
+    /// forwarded as --event is, left to the game to reset; a title's pulsed
+    /// events (iRacing's) come with --game.
+    #[arg(long = "pulsed-event", value_name = "NAME", action = ArgAction::Append)]
+    pub pulsed_events: Vec<String>,
 }
 
 /// Why the mappings asked for cannot be bridged.
@@ -68,19 +76,49 @@ impl MapArgs {
         Ok(Some(specs))
     }
 
-    /// The events of `--event` followed by those of `--game`, checked
+    /// The events of `--event` and `--pulsed-event`, then the pulsed events
+    /// of `--game` (a title's auto-reset events only when named), checked
     /// against `maps`, the mappings of the same run.
     pub fn resolve_events(
         &self,
         presets: &Presets,
         maps: &[MapSpec],
     ) -> Result<Vec<EventSpec>, ResolveError> {
-        let mut names = self.events.clone();
-        if let Some(game) = &self.game {
-            names.extend(presets.find(game)?.events.iter().map(|e| e.name.clone()));
+        let preset = self.game.as_deref().map(|g| presets.find(g)).transpose()?;
+        let pulsed_by_title = |name: &str| {
+            preset.is_some_and(|p| {
+                p.events.iter().any(|e| {
+                    e.reset == EventReset::Manual && base(&e.name).eq_ignore_ascii_case(base(name))
+                })
+            })
+        };
+        let mut names: Vec<(String, bool)> = self
+            .events
+            .iter()
+            .map(|n| (n.clone(), pulsed_by_title(n)))
+            .chain(self.pulsed_events.iter().map(|n| (n.clone(), true)))
+            .collect();
+        if let Some(preset) = preset {
+            for event in preset
+                .events
+                .iter()
+                .filter(|e| e.reset == EventReset::Manual)
+            {
+                if !names
+                    .iter()
+                    .any(|(n, _)| base(n).eq_ignore_ascii_case(base(&event.name)))
+                {
+                    names.push((event.name.clone(), true));
+                }
+            }
         }
         Ok(spec::events(&names, maps)?)
     }
+}
+
+/// A name without its namespace (`Local\`, `Global\`).
+fn base(name: &str) -> &str {
+    name.rsplit('\\').next().unwrap_or(name)
 }
 
 #[cfg(test)]
@@ -96,6 +134,7 @@ mod tests {
             maps: vec!["extra".into()],
             sizes: vec!["64".into()],
             events: Vec::new(),
+            pulsed_events: Vec::new(),
         };
         let specs = args.resolve(&presets).unwrap().unwrap();
         assert_eq!(specs[0].file_name(), "extra");
@@ -105,6 +144,7 @@ mod tests {
             maps: vec!["acpmf_static".into()],
             sizes: vec!["64".into()],
             events: Vec::new(),
+            pulsed_events: Vec::new(),
         };
         assert!(matches!(
             twice.resolve(&presets),
@@ -118,5 +158,47 @@ mod tests {
             unknown.resolve(&presets),
             Err(ResolveError::Preset(e)) if matches!(*e, PresetError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn a_titles_pulsed_events_come_with_it_and_auto_reset_ones_when_named() {
+        let presets = Presets::builtin();
+        let events = |args: MapArgs| {
+            let maps = args.resolve(&presets).unwrap().unwrap();
+            args.resolve_events(&presets, &maps).map(|e| {
+                e.iter()
+                    .map(|e| (e.file_name().to_owned(), e.pulsed))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let game = |g: &str| MapArgs {
+            game: Some(g.into()),
+            ..MapArgs::default()
+        };
+        assert_eq!(
+            events(game("iracing")).unwrap(),
+            [("IRSDKDataValidEvent".into(), true)]
+        );
+        assert_eq!(events(game("lmu")).unwrap(), []);
+        let named = MapArgs {
+            events: vec!["LMU_Data_Event".into()],
+            ..game("lmu")
+        };
+        assert_eq!(events(named).unwrap(), [("LMU_Data_Event".into(), false)]);
+        let mine = MapArgs {
+            pulsed_events: vec!["Frame".into()],
+            ..game("acc")
+        };
+        assert_eq!(events(mine).unwrap(), [("Frame".into(), true)]);
+        let clash = MapArgs {
+            events: vec!["acpmf_physics".into()],
+            ..game("acc")
+        };
+        assert!(
+            events(clash)
+                .unwrap_err()
+                .to_string()
+                .contains("would share the file")
+        );
     }
 }

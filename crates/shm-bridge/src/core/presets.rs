@@ -306,7 +306,11 @@ impl Preset {
 
     /// The events as validated specs, checked against the mappings.
     pub fn event_specs(&self) -> Result<Vec<EventSpec>, SpecError> {
-        let names: Vec<String> = self.events.iter().map(|e| e.name.clone()).collect();
+        let names: Vec<(String, bool)> = self
+            .events
+            .iter()
+            .map(|e| (e.name.clone(), e.reset == EventReset::Manual))
+            .collect();
         spec::events(&names, &self.specs()?)
     }
 }

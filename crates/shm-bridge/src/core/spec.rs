@@ -196,6 +196,10 @@ fn dos_device(file: &str) -> Option<String> {
 pub struct EventSpec {
     /// The event's name.
     pub name: ShMemName,
+    /// Whether the game pulses it (a manual-reset event that `PulseEvent`
+    /// leaves reset, as iRacing's); else the bridge resets it after each
+    /// signal, as an auto-reset event would be.
+    pub pulsed: bool,
 }
 
 impl EventSpec {
@@ -205,14 +209,18 @@ impl EventSpec {
     }
 }
 
-/// Parses `--event` values and checks them against the mappings of the
-/// same run: an event's file may be no mapping's, nor another event's.
-pub fn events(names: &[String], maps: &[MapSpec]) -> Result<Vec<EventSpec>, SpecError> {
+/// Parses event names (each with whether the game pulses it) and checks
+/// them against the mappings of the same run: an event's file may be no
+/// mapping's, nor another event's.
+pub fn events(names: &[(String, bool)], maps: &[MapSpec]) -> Result<Vec<EventSpec>, SpecError> {
     let events = names
         .iter()
-        .map(|n| {
+        .map(|(n, pulsed)| {
             parse_name(n)
-                .map(|name| EventSpec { name })
+                .map(|name| EventSpec {
+                    name,
+                    pulsed: *pulsed,
+                })
                 .map_err(|e| match e {
                     SpecError::BadName { name, reason } => SpecError::BadEvent { name, reason },
                     other => other,
@@ -326,7 +334,13 @@ mod tests {
     #[test]
     fn events_are_checked_against_the_runs_mappings() {
         let maps = from_flags(&strings(&["Local\\LMU_Data"]), &strings(&["8"])).unwrap();
-        let ok = events(&strings(&["LMU_Data_Event"]), &maps).unwrap();
+        let named = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| (n.to_string(), false))
+                .collect::<Vec<_>>()
+        };
+        let ok = events(&named(&["LMU_Data_Event"]), &maps).unwrap();
         assert_eq!(ok[0].file_name(), "LMU_Data_Event");
         for (names, expected) in [
             (vec!["LMU_Data"], "would share the file"),
@@ -335,11 +349,11 @@ mod tests {
             (vec!["a/b"], "--event \"a/b\""),
             (vec![".."], "--event \"..\""),
         ] {
-            let err = events(&strings(&names), &maps).unwrap_err().to_string();
+            let err = events(&named(&names), &maps).unwrap_err().to_string();
             assert!(err.contains(expected), "{names:?}: {err}");
         }
         let long = "x".repeat(300);
-        assert!(events(&[long], &maps).is_err());
+        assert!(events(&[(long, true)], &maps).is_err());
     }
 
     #[test]

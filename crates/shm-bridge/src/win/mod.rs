@@ -3,6 +3,7 @@
 
 mod bridge;
 mod cleanup;
+mod events;
 mod files;
 mod link;
 mod start;
@@ -44,6 +45,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let specs = specs(&cli, &presets)?;
+    // Another prefix's tools get the pages; the game's events stay the game's.
+    let events = if cli.attach {
+        Vec::new()
+    } else {
+        cli.maps.resolve_events(&presets, &specs)?
+    };
     let version = wine::version().context(
         "shm-bridge.exe runs inside Wine or Proton; on Windows, programs share named \
          memory without a bridge",
@@ -58,7 +65,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let stop = Stop::install()?;
     let tmpfs = Tmpfs::locate(&cli.tmpfs)?;
     if cli.clean_up {
-        cleanup::clean_up(&specs, &tmpfs);
+        let events = events.iter().map(|e| MapSpec {
+            name: e.name.clone(),
+            size: None,
+            link: None,
+        });
+        let all: Vec<MapSpec> = specs.iter().cloned().chain(events).collect();
+        cleanup::clean_up(&all, &tmpfs);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -70,6 +83,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let bridged = bridge::create_all(&specs, &tmpfs, cli.mode, cli.attach)?;
     for b in &bridged {
         println!("  {}", describe(&b.file));
+    }
+    let forwarded = events::forward_all(&events, &tmpfs, cli.mode)?;
+    for f in &forwarded {
+        println!(
+            "  {:<32} {:>10}        {}  event: a counter Linux programs wait on",
+            f.file.name.as_str(),
+            "",
+            f.file.unix_path
+        );
     }
     let code = if cli.command.is_empty() {
         println!(
@@ -83,8 +105,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     let removed = bridged
         .iter()
-        .filter(|b| b.file.origin != Origin::Existing)
+        .map(|b| &b.file)
+        .chain(forwarded.iter().map(|f| &f.file))
+        .filter(|f| f.origin != Origin::Existing)
         .count();
+    drop(forwarded);
     drop(bridged);
     println!("Removed {removed} file(s); bye.");
     stop.finished();

@@ -2,12 +2,17 @@
 
 use std::fs::File;
 use std::io;
-use std::os::windows::io::AsRawHandle;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::Path;
+use std::sync::atomic::AtomicU32;
 
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, GetDiskFreeSpaceExW, GetFileInformationByHandle,
     GetFinalPathNameByHandleW,
+};
+use windows_sys::Win32::System::Memory::{
+    CreateFileMappingW, FILE_MAP_ALL_ACCESS, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile,
+    PAGE_READWRITE, UnmapViewOfFile,
 };
 use windows_sys::Win32::System::ProcessStatus::K32GetMappedFileNameW;
 use windows_sys::Win32::System::Threading::GetCurrentProcess;
@@ -67,4 +72,70 @@ pub fn disk_free(dir: &Path) -> io::Result<u64> {
     };
     check(ok != 0)?;
     Ok(free)
+}
+
+/// The first page of a file, mapped without a name (so no name in the
+/// prefix is taken): under Wine a shared mapping of the Linux file, whose
+/// words other processes mapping the file see.
+pub struct FileView {
+    view: MEMORY_MAPPED_VIEW_ADDRESS,
+    _section: OwnedHandle,
+}
+
+impl std::fmt::Debug for FileView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileView({:p})", self.view.Value)
+    }
+}
+
+// SAFETY: the view is plain memory, reached only through atomics
+// (`counter`); the handle is a kernel object, usable from any thread.
+unsafe impl Send for FileView {}
+// SAFETY: as above.
+unsafe impl Sync for FileView {}
+
+/// Bytes mapped: one page, which holds the counter.
+const VIEW_LEN: usize = 4096;
+
+impl FileView {
+    /// Maps the first page of `file` (at least that long), for reading and writing.
+    pub fn map(file: &File) -> io::Result<FileView> {
+        // SAFETY: a live file handle; no attributes, no name; a fresh handle or null.
+        let section = unsafe {
+            CreateFileMappingW(
+                file.as_raw_handle(),
+                std::ptr::null(),
+                PAGE_READWRITE,
+                0,
+                VIEW_LEN as u32,
+                std::ptr::null(),
+            )
+        };
+        check(!section.is_null())?;
+        // SAFETY: a fresh handle that nothing else owns.
+        let section = unsafe { OwnedHandle::from_raw_handle(section) };
+        // SAFETY: a live section of at least VIEW_LEN bytes.
+        let view =
+            unsafe { MapViewOfFile(section.as_raw_handle(), FILE_MAP_ALL_ACCESS, 0, 0, VIEW_LEN) };
+        check(!view.Value.is_null())?;
+        Ok(FileView {
+            view,
+            _section: section,
+        })
+    }
+
+    /// The `u32` at the start of the page.
+    pub fn counter(&self) -> &AtomicU32 {
+        // SAFETY: the view is page-aligned, holds 4096 bytes and lives as
+        // long as `self`; every access of this process to it is atomic,
+        // and other processes' accesses are only a race on values.
+        unsafe { &*self.view.Value.cast::<AtomicU32>() }
+    }
+}
+
+impl Drop for FileView {
+    fn drop(&mut self) {
+        // SAFETY: our view, unmapped once; nothing borrows it any more.
+        unsafe { UnmapViewOfFile(self.view) };
+    }
 }

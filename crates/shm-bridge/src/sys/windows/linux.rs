@@ -19,6 +19,7 @@ const SYS_CLOSE: i64 = 3;
 const SYS_FSTAT: i64 = 5;
 const SYS_RT_SIGACTION: i64 = 13;
 const SYS_GETPID: i64 = 39;
+const SYS_FUTEX: i64 = 202;
 const SYS_KILL: i64 = 62;
 const SYS_READLINK: i64 = 89;
 const SYS_FCHMOD: i64 = 91;
@@ -576,6 +577,24 @@ impl Fd {
         }
         Ok(out)
     }
+}
+
+/// Wakes every process waiting on `word` with `FUTEX_WAIT`: the futex is
+/// shared (no `FUTEX_PRIVATE_FLAG`), so waiters that map the same file
+/// elsewhere are keyed on the same word.
+pub fn futex_wake_all(word: &std::sync::atomic::AtomicU32) {
+    const FUTEX_WAKE: i64 = 1;
+    // SAFETY: futex reads nothing at the address for a wake (it only keys
+    // on it), and `word` is a live, aligned u32; the count is an int.
+    unsafe {
+        syscall4(
+            SYS_FUTEX,
+            word.as_ptr() as i64,
+            FUTEX_WAKE,
+            i64::from(i32::MAX),
+            0,
+        )
+    };
 }
 
 /// This process's pid.

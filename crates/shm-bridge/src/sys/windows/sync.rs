@@ -5,28 +5,73 @@ use std::io;
 use std::os::windows::io::{AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
 use std::sync::OnceLock;
 
-use windows_sys::Win32::Foundation::{TRUE, WAIT_FAILED, WAIT_OBJECT_0};
+use windows_sys::Win32::Foundation::{
+    ERROR_ALREADY_EXISTS, GetLastError, TRUE, WAIT_FAILED, WAIT_OBJECT_0,
+};
 use windows_sys::Win32::System::Console::{
     CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT, SetConsoleCtrlHandler,
 };
 use windows_sys::Win32::System::Threading::{
-    CreateEventW, INFINITE, SetEvent, WaitForMultipleObjects, WaitForSingleObject,
+    CreateEventW, EVENT_MODIFY_STATE, INFINITE, OpenEventW, PulseEvent, ResetEvent,
+    SYNCHRONIZATION_SYNCHRONIZE, SetEvent, WaitForMultipleObjects, WaitForSingleObject,
 };
 
 use super::check;
+use crate::core::utf16::to_wide_nul;
 
-/// An unnamed manual-reset event: once set, every wait on it returns.
+/// An event: unnamed and manual-reset (once set, every wait on it
+/// returns), or a game's named one.
 #[derive(Debug)]
 pub struct Event(OwnedHandle);
 
 impl Event {
-    /// A new event, not set.
+    /// A new unnamed manual-reset event, not set.
     pub fn new() -> io::Result<Event> {
         // SAFETY: no attributes, no name; a fresh handle or null.
         let handle = unsafe { CreateEventW(std::ptr::null(), TRUE, 0, std::ptr::null()) };
         check(!handle.is_null())?;
         // SAFETY: a fresh handle that nothing else owns.
         Ok(Event(unsafe { OwnedHandle::from_raw_handle(handle) }))
+    }
+
+    /// Creates the named event `name` (manual-reset if `manual`, not set),
+    /// or opens it if it exists; says whether it existed (then its kind is
+    /// its creator's).
+    pub fn create_named(name: &str, manual: bool) -> io::Result<(Event, bool)> {
+        let wide = to_wide_nul(name);
+        // SAFETY: no attributes; a NUL-terminated name; a fresh handle or null.
+        let handle = unsafe { CreateEventW(std::ptr::null(), i32::from(manual), 0, wide.as_ptr()) };
+        // SAFETY: read right after the call, on the same thread.
+        let existed = unsafe { GetLastError() } == ERROR_ALREADY_EXISTS;
+        check(!handle.is_null())?;
+        // SAFETY: a fresh handle that nothing else owns.
+        Ok((
+            Event(unsafe { OwnedHandle::from_raw_handle(handle) }),
+            existed,
+        ))
+    }
+
+    /// Opens the existing named event `name`, to wait on it and set it.
+    pub fn open_named(name: &str) -> io::Result<Event> {
+        let wide = to_wide_nul(name);
+        let access = SYNCHRONIZATION_SYNCHRONIZE | EVENT_MODIFY_STATE;
+        // SAFETY: a NUL-terminated name; a fresh handle or null.
+        let handle = unsafe { OpenEventW(access, 0, wide.as_ptr()) };
+        check(!handle.is_null())?;
+        // SAFETY: a fresh handle that nothing else owns.
+        Ok(Event(unsafe { OwnedHandle::from_raw_handle(handle) }))
+    }
+
+    /// Resets the event.
+    pub fn reset(&self) {
+        // SAFETY: a live event handle.
+        unsafe { ResetEvent(self.0.as_raw_handle()) };
+    }
+
+    /// Wakes the threads waiting now and leaves the event reset.
+    pub fn pulse(&self) {
+        // SAFETY: a live event handle.
+        unsafe { PulseEvent(self.0.as_raw_handle()) };
     }
 
     /// Sets the event.
@@ -47,10 +92,10 @@ impl Event {
         unsafe { WaitForSingleObject(self.0.as_raw_handle(), 0) == WAIT_OBJECT_0 }
     }
 
-    /// Blocks until the event is set or `millis` have passed.
-    pub fn wait_at_most(&self, millis: u32) {
+    /// Blocks until the event is set (`true`) or `millis` have passed.
+    pub fn wait_at_most(&self, millis: u32) -> bool {
         // SAFETY: a live event handle.
-        unsafe { WaitForSingleObject(self.0.as_raw_handle(), millis) };
+        unsafe { WaitForSingleObject(self.0.as_raw_handle(), millis) == WAIT_OBJECT_0 }
     }
 
     /// The handle, to wait on with others.
@@ -85,7 +130,7 @@ unsafe extern "system" fn on_console_event(kind: u32) -> i32 {
             CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT
         ) {
             // The process ends when this returns: give the cleanup its time.
-            done.wait_at_most(CLOSE_GRACE_MS);
+            let _ = done.wait_at_most(CLOSE_GRACE_MS);
         }
     }
     TRUE
