@@ -271,7 +271,9 @@ pub fn make<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<TmpfsFile
 }
 
 /// Writes our marker beside `file` (replacing our own earlier one when
-/// `replace`), private like the file; returns its inode.
+/// `replace`), private like the file; returns its inode. The marker gets
+/// its name only once all of it is written: a bridge killed meanwhile
+/// leaves none, or a whole one, never a half that no one can read.
 fn write_marker(
     tmpfs: &Tmpfs,
     file: &str,
@@ -281,19 +283,34 @@ fn write_marker(
 ) -> Result<u64> {
     let name = marker_name(file);
     let unix = tmpfs.unix_file(&name);
-    if replace {
-        // Ours (checked when it was read); another user cannot swap a file
-        // of ours in the tmpfs, whose sticky bit lets only owners remove.
-        tmpfs
-            .dir()
-            .unlink_at(&name)
-            .with_context(|| format!("replacing {unix}"))?;
-    }
     let fd = tmpfs
         .dir()
-        .create_at(&name, mode)
-        .with_context(|| format!("creating the marker {unix}"))?;
+        .create_unnamed(mode)
+        .with_context(|| format!("creating the marker {unix} (O_TMPFILE)"))?;
     fd.write_all(marker.to_text().as_bytes())
         .with_context(|| format!("writing the marker {unix}"))?;
-    Ok(fd.stat().with_context(|| format!("fstat {unix}"))?.ino)
+    let ino = fd.stat().with_context(|| format!("fstat {unix}"))?.ino;
+    if replace {
+        // The earlier one is ours (checked when it was read); the new one
+        // takes its place in one step, by way of a name of its own.
+        let staged = format!("{name}.new");
+        if tmpfs.marker_at(&staged).is_ok_and(|m| m.is_some()) {
+            // A bridge killed between the two steps left it.
+            let _ = tmpfs.dir().unlink_at(&staged);
+        }
+        tmpfs
+            .dir()
+            .link_at(&fd, &staged)
+            .and_then(|()| tmpfs.dir().rename_at(&staged, &name))
+            .with_context(|| format!("replacing {unix}"))?;
+    } else {
+        tmpfs.dir().link_at(&fd, &name).map_err(|e| match e {
+            Errno::EEXIST => anyhow::anyhow!(
+                "creating the marker {unix}: something appeared there meanwhile; look at it \
+                 and start again"
+            ),
+            e => anyhow::anyhow!("creating the marker {unix}: {e}"),
+        })?;
+    }
+    Ok(ino)
 }

@@ -140,13 +140,17 @@ impl Tmpfs {
     /// else at the marker's name (another user's file, a link, a FIFO) is
     /// an error: it is in the way of ours, and not to be believed.
     pub fn marker(&self, name: &str) -> Result<Option<Marker>> {
-        let marker = marker_name(name);
-        let Some((fd, _)) = self.open_own(&marker, false)? else {
+        self.marker_at(&marker_name(name))
+    }
+
+    /// The marker at `file`, if there is one and it is ours (see [`Tmpfs::marker`]).
+    pub fn marker_at(&self, file: &str) -> Result<Option<Marker>> {
+        let Some((fd, _)) = self.open_own(file, false)? else {
             return Ok(None);
         };
         let text = fd
             .read_to_end(MARKER_MAX)
-            .with_context(|| format!("reading {}", self.unix_file(&marker)))?;
+            .with_context(|| format!("reading {}", self.unix_file(file)))?;
         Ok(Marker::parse(&String::from_utf8_lossy(&text)))
     }
 

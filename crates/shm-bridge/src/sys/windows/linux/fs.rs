@@ -1,43 +1,9 @@
-//! Linux x86-64 system calls made directly: a Windows program under Wine
-//! runs in a Linux process and may, with care, talk to the kernel. Win32
-//! under Wine cannot say who owns a file, whether a name is a link, a FIFO
-//! or a socket, or what file system a directory is on; these calls can, on
-//! a descriptor that stays the same file however the name changes. Only
-//! called once Wine has said its host is Linux.
+//! Files through their descriptors: open, stat, make, link, remove.
 
-use std::ffi::CString;
-use std::fmt;
-
-pub const SIGHUP: i64 = 1;
-pub const SIGINT: i64 = 2;
-pub const SIGTERM: i64 = 15;
-
-const SYS_READ: i64 = 0;
-const SYS_WRITE: i64 = 1;
-const SYS_OPEN: i64 = 2;
-const SYS_CLOSE: i64 = 3;
-const SYS_FSTAT: i64 = 5;
-const SYS_RT_SIGACTION: i64 = 13;
-const SYS_GETPID: i64 = 39;
-const SYS_FUTEX: i64 = 202;
-const SYS_KILL: i64 = 62;
-const SYS_READLINK: i64 = 89;
-const SYS_FCHMOD: i64 = 91;
-const SYS_GETEUID: i64 = 107;
-const SYS_FSTATFS: i64 = 138;
-const SYS_OPENAT: i64 = 257;
-const SYS_NEWFSTATAT: i64 = 262;
-const SYS_MKDIRAT: i64 = 258;
-const SYS_UNLINKAT: i64 = 263;
-const SYS_LINKAT: i64 = 265;
-const SYS_SYMLINKAT: i64 = 266;
-const SYS_READLINKAT: i64 = 267;
-const SYS_FALLOCATE: i64 = 285;
+use super::*;
 
 const O_RDONLY: i64 = 0;
 const O_RDWR: i64 = 2;
-const O_CREAT: i64 = 0o100;
-const O_EXCL: i64 = 0o200;
 const O_NOCTTY: i64 = 0o400;
 const O_NONBLOCK: i64 = 0o4000;
 const O_DIRECTORY: i64 = 0o200000;
@@ -48,79 +14,9 @@ const AT_FDCWD: i64 = -100;
 const AT_SYMLINK_FOLLOW: i64 = 0x400;
 const AT_REMOVEDIR: i64 = 0x200;
 const AT_SYMLINK_NOFOLLOW: i64 = 0x100;
-const SA_RESTORER: u64 = 0x0400_0000;
-const SA_RESTART: u64 = 0x1000_0000;
 
 /// `statfs` type of a tmpfs.
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
-
-/// A Linux error number, described in the kernel's terms (std's `io::Error`
-/// on Windows would read it as a Win32 error code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Errno(pub i32);
-
-impl Errno {
-    pub const ENOENT: Errno = Errno(2);
-    pub const ESRCH: Errno = Errno(3);
-    pub const EINTR: Errno = Errno(4);
-    pub const ENXIO: Errno = Errno(6);
-    pub const EACCES: Errno = Errno(13);
-    pub const EEXIST: Errno = Errno(17);
-    pub const ENOTDIR: Errno = Errno(20);
-    pub const EINVAL: Errno = Errno(22);
-    pub const ENOSPC: Errno = Errno(28);
-    pub const ELOOP: Errno = Errno(40);
-    pub const EOPNOTSUPP: Errno = Errno(95);
-}
-
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.0 {
-            1 => "operation not permitted",
-            2 => "no such file or directory",
-            3 => "no such process",
-            4 => "interrupted system call",
-            5 => "input/output error",
-            6 => "no such device or address",
-            9 => "bad file descriptor",
-            13 => "permission denied",
-            17 => "file exists",
-            20 => "not a directory",
-            21 => "is a directory",
-            22 => "invalid argument",
-            24 => "too many open files",
-            27 => "file too large",
-            28 => "no space left on device",
-            30 => "read-only file system",
-            36 => "file name too long",
-            40 => "too many levels of symbolic links",
-            95 => "operation not supported",
-            other => return write!(f, "Linux error {other}"),
-        };
-        write!(f, "{what} (Linux error {})", self.0)
-    }
-}
-
-impl std::error::Error for Errno {}
-
-/// The result of a system call: its value, or the error it returned.
-fn result(ret: i64) -> Result<i64, Errno> {
-    if (-4095..0).contains(&ret) {
-        Err(Errno(-ret as i32))
-    } else {
-        Ok(ret)
-    }
-}
-
-/// The kernel's `struct sigaction` on x86-64.
-#[repr(C)]
-struct KernelSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
-
 /// The kernel's `struct stat` on x86-64.
 #[repr(C)]
 #[derive(Default)]
@@ -162,64 +58,6 @@ const _: () = {
     assert!(size_of::<KernelStat>() == 144);
     assert!(size_of::<KernelStatfs>() == 120);
 };
-
-// The return path from a signal handler: `rt_sigreturn`, as libc's
-// `__restore_rt` does; the kernel requires one on x86-64.
-core::arch::global_asm!(
-    ".text",
-    ".globl shm_bridge_sigreturn",
-    "shm_bridge_sigreturn:",
-    "mov eax, 15",
-    "syscall",
-    "ud2",
-);
-unsafe extern "C" {
-    fn shm_bridge_sigreturn();
-}
-
-/// # Safety
-/// `n` must be a system call that takes no arguments and touches no memory.
-unsafe fn syscall0(n: i64) -> i64 {
-    let ret: i64;
-    // SAFETY: the caller picks a harmless call; rcx and r11 are clobbered by `syscall`.
-    unsafe {
-        core::arch::asm!("syscall", inlateout("rax") n => ret,
-            lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
-    ret
-}
-
-/// # Safety
-/// The arguments must be valid for system call `n`: pointers to memory
-/// alive and large enough for what the call reads or writes.
-unsafe fn syscall4(n: i64, a: i64, b: i64, c: i64, d: i64) -> i64 {
-    let ret: i64;
-    // SAFETY: the caller vouches for the arguments.
-    unsafe {
-        core::arch::asm!("syscall", inlateout("rax") n => ret,
-            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d,
-            lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
-    ret
-}
-
-/// # Safety
-/// The arguments must be valid for system call `n`: pointers to memory
-/// alive and large enough for what the call reads or writes.
-unsafe fn syscall5(n: i64, a: i64, b: i64, c: i64, d: i64, e: i64) -> i64 {
-    let ret: i64;
-    // SAFETY: the caller vouches for the arguments.
-    unsafe {
-        core::arch::asm!("syscall", inlateout("rax") n => ret,
-            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e,
-            lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
-    ret
-}
-
-fn c_string(text: &str) -> Result<CString, Errno> {
-    CString::new(text).map_err(|_| Errno::EINVAL)
-}
 
 /// What a descriptor's file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,20 +218,6 @@ impl Fd {
         self.openat(name, access | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0)
     }
 
-    /// Creates `name` in this directory with the permission bits `mode`,
-    /// for reading and writing; fails if anything (even a dangling link) is
-    /// there.
-    pub fn create_at(&self, name: &str, mode: u32) -> Result<Fd, Errno> {
-        let fd = self.openat(
-            name,
-            O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
-            mode,
-        )?;
-        // The process's umask took bits away; the mode is exactly `mode`.
-        fd.chmod(mode)?;
-        Ok(fd)
-    }
-
     /// A new file in this directory that has no name yet (`O_TMPFILE`),
     /// with the permission bits `mode`: no one can open it by a name until
     /// [`Fd::link_at`] gives it one, and it is freed if this process dies first.
@@ -522,6 +346,23 @@ impl Fd {
         result(unsafe { syscall4(SYS_UNLINKAT, self.0, c.as_ptr() as i64, 0, 0) }).map(drop)
     }
 
+    /// Renames `from` to `to` in this directory, replacing what is at `to`
+    /// in one step: no one sees neither or half of either.
+    pub fn rename_at(&self, from: &str, to: &str) -> Result<(), Errno> {
+        let (f, t) = (c_string(from)?, c_string(to)?);
+        // SAFETY: renameat reads the two NUL-terminated names, alive for the call.
+        result(unsafe {
+            syscall4(
+                SYS_RENAMEAT,
+                self.0,
+                f.as_ptr() as i64,
+                self.0,
+                t.as_ptr() as i64,
+            )
+        })
+        .map(drop)
+    }
+
     /// Sets the file's permission bits.
     pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
         // SAFETY: fchmod takes numbers only.
@@ -576,78 +417,5 @@ impl Fd {
             out.extend_from_slice(&buf[..n as usize]);
         }
         Ok(out)
-    }
-}
-
-/// Wakes every process waiting on `word` with `FUTEX_WAIT`: the futex is
-/// shared (no `FUTEX_PRIVATE_FLAG`), so waiters that map the same file
-/// elsewhere are keyed on the same word.
-pub fn futex_wake_all(word: &std::sync::atomic::AtomicU32) {
-    const FUTEX_WAKE: i64 = 1;
-    // SAFETY: futex reads nothing at the address for a wake (it only keys
-    // on it), and `word` is a live, aligned u32; the count is an int.
-    unsafe {
-        syscall4(
-            SYS_FUTEX,
-            word.as_ptr() as i64,
-            FUTEX_WAKE,
-            i64::from(i32::MAX),
-            0,
-        )
-    };
-}
-
-/// This process's pid.
-pub fn getpid() -> u32 {
-    // SAFETY: getpid takes nothing and cannot fail.
-    unsafe { syscall0(SYS_GETPID) as u32 }
-}
-
-/// The user this process acts as.
-pub fn geteuid() -> u32 {
-    // SAFETY: geteuid takes nothing and cannot fail.
-    unsafe { syscall0(SYS_GETEUID) as u32 }
-}
-
-/// Whether the process `pid` exists (it may belong to another user).
-pub fn process_exists(pid: u32) -> bool {
-    let pid = i64::from(pid);
-    if pid <= 0 || pid > i64::from(i32::MAX) {
-        return false;
-    }
-    // SAFETY: kill with signal 0 sends nothing; it only checks the pid.
-    let ret = unsafe { syscall4(SYS_KILL, pid, 0, 0, 0) };
-    result(ret).is_ok() || ret == -1 // EPERM: it exists, as another user's
-}
-
-/// The handler: async-signal-safe, two system calls, no Wine state.
-extern "sysv64" fn send_sigint(_signal: i32) {
-    // SAFETY: kill(getpid(), SIGINT) passes no memory.
-    unsafe {
-        let pid = syscall0(SYS_GETPID);
-        syscall4(SYS_KILL, pid, SIGINT, 0, 0);
-    }
-}
-
-/// Makes each of `signals` send SIGINT to this process instead.
-pub fn forward_to_sigint(signals: &[i64]) {
-    let action = KernelSigaction {
-        handler: send_sigint as extern "sysv64" fn(i32) as usize,
-        flags: SA_RESTORER | SA_RESTART,
-        restorer: shm_bridge_sigreturn as unsafe extern "C" fn() as usize,
-        mask: 0,
-    };
-    for &signal in signals {
-        // SAFETY: rt_sigaction reads one `KernelSigaction` (alive for the call)
-        // and writes nothing (old action pointer is null); sigsetsize is 8.
-        unsafe {
-            syscall4(
-                SYS_RT_SIGACTION,
-                signal,
-                &action as *const KernelSigaction as i64,
-                0,
-                8,
-            )
-        };
     }
 }
