@@ -3,6 +3,7 @@
 //! of the host's `/dev/shm` where the games of a Steam installed as a
 //! Flatpak write them (see [`crate::linux::flatpak`]).
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -10,6 +11,7 @@ use anyhow::Result;
 use crate::cli::companion::CommonArgs;
 use crate::linux::flatpak;
 use crate::linux::tmpfs::TmpfsDir;
+use crate::linux::untrusted;
 
 /// A directory the pages may be in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,14 +65,17 @@ pub fn checked(common: &CommonArgs) -> Result<Vec<(Place, TmpfsDir)>> {
     Ok(found)
 }
 
-/// The first of `places` where a regular file named in `files` is now.
+/// The first of `places` where a file of this user's named in `files` is now.
 pub fn holding<'p>(places: &'p [Place], files: &[&str]) -> Option<&'p Place> {
     places
         .iter()
-        .find(|place| files.iter().any(|file| is_file_at(&place.path, file)))
+        .find(|place| files.iter().any(|file| is_mine_at(&place.path, file)))
 }
 
-/// Whether `dir/file` is a regular file (seen by name, no link followed).
-pub fn is_file_at(dir: &Path, file: &str) -> bool {
-    std::fs::symlink_metadata(dir.join(file)).is_ok_and(|m| m.file_type().is_file())
+/// Whether `dir/file` is a regular file of this user's (seen by name, no
+/// link followed): another user's file under a page's name in `/dev/shm`
+/// must not hide the pages in another place.
+pub fn is_mine_at(dir: &Path, file: &str) -> bool {
+    std::fs::symlink_metadata(dir.join(file))
+        .is_ok_and(|m| m.file_type().is_file() && m.uid() == untrusted::me())
 }

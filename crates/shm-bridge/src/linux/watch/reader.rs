@@ -266,7 +266,7 @@ impl Reader {
     /// Moves to the first place holding one of the pages, if the directory
     /// read holds none.
     fn follow_the_pages(&mut self) {
-        let holds_one = |dir: &Path| self.pages.iter().any(|p| places::is_file_at(dir, &p.file));
+        let holds_one = |dir: &Path| self.pages.iter().any(|p| places::is_mine_at(dir, &p.file));
         if self.places.is_empty() || holds_one(&self.dir) {
             return;
         }
