@@ -133,6 +133,9 @@ impl FlatpakHost {
             .env("HOME", home)
             .env("FLATPAK_ID", APP_ID)
             .env("XDG_DATA_HOME", app_home.join(".local/share"))
+            // The sandbox shows no flatpak installation.
+            .env_remove("FLATPAK_USER_DIR")
+            .env("FLATPAK_SYSTEM_DIR", home.join("no-system-flatpak"))
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("SHM_BRIDGE_EXE_DIR")
@@ -279,6 +282,21 @@ fn a_game_of_flatpak_steam_is_bridged_and_found_in_its_dev_shm() {
     let host = FlatpakHost::new();
     let program = install_as_doctor_says(&host);
     let game = install_game(&host);
+    // In the sandbox, the program finds the Windows side beside it and
+    // knows /dev/shm there for Flatpak Steam's own.
+    let (code, out, err) = wine::run(&mut host.sandboxed(&program, &["doctor".into()]));
+    let exe = host
+        .app_home()
+        .join(".local/share/shm-bridge/shm-bridge.exe");
+    assert!(
+        out.contains(&format!("ok       bridge exe: {}", exe.display())),
+        "{out}{err}"
+    );
+    assert!(
+        out.contains(&format!("note     tmpfs: /dev/shm here is {APP_ID}'s own")),
+        "{out}"
+    );
+    assert_eq!(code, Some(0), "{out}");
     // The wineserver runs in the sandbox and opens the programs it starts
     // there: a prefix of the test's own, whose wineserver starts inside.
     let prefix = PrivatePrefix::boot();

@@ -40,7 +40,8 @@ pub enum Command {
     /// the game's pages exist, maps them under their names in that prefix,
     /// with a process of the game's exe name there; ends when the pages go.
     Attach(AttachArgs),
-    /// Says what is missing: Wine, the bridge exe, a tmpfs, a valid presets file.
+    /// Says what is missing: Wine, the bridge exe, a tmpfs, a valid presets
+    /// file, and what Flatpak Steam needs when it is there.
     Doctor(CommonArgs),
     /// Prints the known titles and their mappings (built-in and yours).
     Games(CommonArgs),

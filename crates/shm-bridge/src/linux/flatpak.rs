@@ -467,5 +467,19 @@ mod tests {
         std::os::unix::fs::symlink(dir.path(), &link).unwrap();
         assert!(!is_per_app_dir(&link, &app));
         std::fs::remove_file(&link).unwrap();
+        // Another user's, made to look like one (giving it away needs root,
+        // as CI is), is not one, and the link is not followed to it.
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(other.path(), Some(61_235), None).unwrap();
+            assert!(!is_per_app_dir(other.path(), &app));
+            assert_eq!(per_app_dev_shm_dirs(&app, None), [dir.path()]);
+            std::fs::remove_file(link_dir.join("dev-shm")).unwrap();
+            std::os::unix::fs::symlink(other.path(), link_dir.join("dev-shm")).unwrap();
+            assert_eq!(
+                per_app_dev_shm_dirs(&app, Some(runtime.path().to_owned())),
+                [dir.path()],
+                "found by scanning, not through the link"
+            );
+        }
     }
 }

@@ -89,10 +89,17 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
     }
 
     match TmpfsDir::check(args.tmpfs()) {
-        Ok(dir) => r.ok(
-            "tmpfs",
-            format!("{} ({} free)", dir.path.display(), human_bytes(dir.free)),
-        ),
+        Ok(dir) => {
+            r.ok(
+                "tmpfs",
+                format!("{} ({} free)", dir.path.display(), human_bytes(dir.free)),
+            );
+            // Run inside a Flatpak sandbox (`flatpak run --command=sh`).
+            if flatpak::is_sandbox_dev_shm(&dir.path) {
+                let app = std::env::var("FLATPAK_ID").ok();
+                r.warn("tmpfs", flatpak::sandbox_note(app.as_deref()));
+            }
+        }
         Err(e) => r.missing("tmpfs", format!("{e:#}")),
     }
 
