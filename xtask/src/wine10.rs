@@ -37,6 +37,7 @@ const UNDER_WINE: [(&str, &[&str]); 2] = [
             "watch",
             "list_clean",
             "doctor_games",
+            "flatpak",
         ],
     ),
 ];

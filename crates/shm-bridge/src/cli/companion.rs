@@ -1,6 +1,6 @@
 //! The Linux companion's command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -40,7 +40,8 @@ pub enum Command {
     /// the game's pages exist, maps them under their names in that prefix,
     /// with a process of the game's exe name there; ends when the pages go.
     Attach(AttachArgs),
-    /// Says what is missing: Wine, the bridge exe, a tmpfs, a valid presets file.
+    /// Says what is missing: Wine, the bridge exe, a tmpfs, a valid presets
+    /// file, and what Flatpak Steam needs when it is there.
     Doctor(CommonArgs),
     /// Prints the known titles and their mappings (built-in and yours).
     Games(CommonArgs),
@@ -49,13 +50,26 @@ pub enum Command {
 /// Options every command shares.
 #[derive(Debug, Args, Clone)]
 pub struct CommonArgs {
-    /// The tmpfs directory the mappings' files are in.
-    #[arg(long, value_name = "DIR", default_value = "/dev/shm", global = true)]
-    pub tmpfs: PathBuf,
+    /// The tmpfs directory the mappings' files are in (default: /dev/shm;
+    /// list, watch and clean then also look in Flatpak Steam's own /dev/shm).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub tmpfs: Option<PathBuf>,
 
     /// A presets file of your own (default: $XDG_CONFIG_HOME/shm-bridge/presets.toml).
     #[arg(long, value_name = "FILE", global = true)]
     pub presets: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// The tmpfs directory the mappings' files are in by default.
+    pub const DEFAULT_TMPFS: &'static str = "/dev/shm";
+
+    /// `--tmpfs`, else [`CommonArgs::DEFAULT_TMPFS`].
+    pub fn tmpfs(&self) -> &Path {
+        self.tmpfs
+            .as_deref()
+            .unwrap_or(Path::new(Self::DEFAULT_TMPFS))
+    }
 }
 
 #[derive(Debug, Args)]

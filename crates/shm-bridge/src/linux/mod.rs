@@ -22,8 +22,10 @@ macro_rules! note {
 mod command;
 mod container;
 mod escape;
+mod flatpak;
 mod gamecmd;
 mod locate;
+mod places;
 mod presets_file;
 mod procmaps;
 mod tmpfs;

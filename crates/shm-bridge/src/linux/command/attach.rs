@@ -50,7 +50,7 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         None => None,
     };
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
-    let dir = TmpfsDir::check(&args.common.tmpfs)?;
+    let dir = TmpfsDir::check(args.common.tmpfs())?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM, SIGHUP] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;

@@ -32,7 +32,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     };
     let bridge_exe = program("shm-bridge.exe")?;
     let standin_exe = program("sim-standin.exe")?;
-    let tmpfs = TmpfsDir::check(&args.common.tmpfs)?;
+    let tmpfs = TmpfsDir::check(args.common.tmpfs())?;
     let presets = presets_file::load(&args.common)?;
     let acc = presets.find("acc")?;
     let prefix = xdg::cache()

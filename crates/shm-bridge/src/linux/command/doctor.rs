@@ -1,6 +1,6 @@
 //! `shm-bridge doctor`: what is there, what is missing, and what to do.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::cli::companion::CommonArgs;
 use crate::core::units::human_bytes;
 use crate::linux::container::{self, Seen};
+use crate::linux::flatpak::{self, FlatpakSteam, Installation};
 use crate::linux::tmpfs::TmpfsDir;
 use crate::linux::{locate, presets_file};
 
@@ -36,7 +37,8 @@ impl Report {
     }
 }
 
-/// Checks Wine, the Windows side, the tmpfs and the presets file.
+/// Checks Wine, the Windows side, the tmpfs, the presets file, and
+/// Flatpak Steam when it is there.
 pub fn run(args: CommonArgs) -> Result<ExitCode> {
     let mut r = Report {
         missing: 0,
@@ -86,11 +88,18 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
         ),
     }
 
-    match TmpfsDir::check(&args.tmpfs) {
-        Ok(dir) => r.ok(
-            "tmpfs",
-            format!("{} ({} free)", dir.path.display(), human_bytes(dir.free)),
-        ),
+    match TmpfsDir::check(args.tmpfs()) {
+        Ok(dir) => {
+            r.ok(
+                "tmpfs",
+                format!("{} ({} free)", dir.path.display(), human_bytes(dir.free)),
+            );
+            // Run inside a Flatpak sandbox (`flatpak run --command=sh`).
+            if flatpak::is_sandbox_dev_shm(&dir.path) {
+                let app = std::env::var("FLATPAK_ID").ok();
+                r.warn("tmpfs", flatpak::sandbox_note(app.as_deref()));
+            }
+        }
         Err(e) => r.missing("tmpfs", format!("{e:#}")),
     }
 
@@ -107,12 +116,22 @@ pub fn run(args: CommonArgs) -> Result<ExitCode> {
             "not found in ~/.steam or ~/.local/share/Steam (fine for Lutris, Heroic, plain Wine)",
         );
     }
+    let flatpak_steam = FlatpakSteam::find();
+    if let Some(steam) = &flatpak_steam {
+        flatpak_view(&mut r, steam);
+    }
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "shm-bridge".into());
     r.line(format_args!(
         "\nSteam launch option (Properties > General > Launch Options):\n  {me} launch --game TITLE -- %command%"
     ));
+    if let Some(steam) = &flatpak_steam {
+        r.line(format_args!(
+            "Flatpak Steam's launch option (the same path inside its sandbox and out):\n  {} launch --game TITLE -- %command%",
+            in_sandbox(steam).program.display()
+        ));
+    }
     let missing = r.missing;
     if missing > 0 {
         r.line(format_args!("\n{missing} thing(s) missing."));
@@ -148,6 +167,110 @@ fn container_view(r: &mut Report, exe: &Path) {
                  install under your home (`cargo xtask install`)"
             ),
         ),
+    }
+}
+
+/// Where `cargo xtask install --prefix` puts both sides in Flatpak Steam's
+/// home, `~/.var/app/com.valvesoftware.Steam/.local`: the sandbox shows
+/// that directory at its own path, so the launch option names the program
+/// by the same path inside and out, and `launch` finds the Windows side
+/// beside it (`../share/shm-bridge`, also the sandbox's `$XDG_DATA_HOME`).
+struct SandboxInstall {
+    prefix: PathBuf,
+    program: PathBuf,
+    exe: PathBuf,
+}
+
+fn in_sandbox(steam: &FlatpakSteam) -> SandboxInstall {
+    let prefix = steam.app_home.join(".local");
+    SandboxInstall {
+        program: prefix.join("bin/shm-bridge"),
+        exe: prefix.join("share/shm-bridge/shm-bridge.exe"),
+        prefix,
+    }
+}
+
+/// Flatpak Steam: where its games' pages go, and whether the launch
+/// option's program is where its sandbox sees it.
+fn flatpak_view(r: &mut Report, steam: &FlatpakSteam) {
+    let installed = match steam.installed.as_slice() {
+        [] => "its home exists".to_owned(),
+        list => format!(
+            "{}installed {}",
+            if steam.has_run { "" } else { "not run yet, " },
+            list.iter()
+                .map(|i| match i {
+                    Installation::User => "for you (--user)",
+                    Installation::System => "system-wide",
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    };
+    r.ok(
+        "Flatpak Steam",
+        format!("{} ({installed})", steam.app_home.display()),
+    );
+    const SHM: &str = "Flatpak Steam's /dev/shm";
+    let dev_shm = steam.dev_shm();
+    if let Some(file) = &dev_shm.shared_by {
+        r.ok(
+            SHM,
+            format!(
+                "the host's, shared by the override in {} (--device=shm): Linux readers see \
+                 the games' pages at /dev/shm/NAME",
+                file.display()
+            ),
+        );
+    } else if dev_shm.per_app.as_ref().is_some_and(|(asked, _)| !asked) {
+        let file = dev_shm
+            .per_app
+            .as_ref()
+            .map(|(_, f)| f.display().to_string());
+        r.missing(
+            SHM,
+            format!(
+                "private to each game ({} takes away per-app-dev-shm), so no Linux program \
+                 sees the pages; share the host's: {}, then restart Steam",
+                file.unwrap_or_default(),
+                flatpak::SHARE_SHM
+            ),
+        );
+    } else {
+        let conditional = dev_shm
+            .conditional
+            .map(|f| format!(" ({} shares it only under a condition)", f.display()))
+            .unwrap_or_default();
+        r.warn(
+            SHM,
+            format!(
+                "its own directory, /dev/shm/flatpak-{}-XXXXXX on the host{conditional}: \
+                 `shm-bridge list`, `watch` and `clean` find the pages there, but other Linux \
+                 readers (simapi, TinyPedal...) look in /dev/shm; for them: {}, then restart Steam",
+                flatpak::STEAM,
+                flatpak::SHARE_SHM
+            ),
+        );
+    }
+    const PROGRAM: &str = "shm-bridge in Flatpak Steam";
+    let place = in_sandbox(steam);
+    if place.program.is_file() && place.exe.is_file() {
+        r.ok(
+            PROGRAM,
+            format!(
+                "{} and the Windows side beside it, where the sandbox sees them",
+                place.program.display()
+            ),
+        );
+    } else {
+        r.missing(
+            PROGRAM,
+            format!(
+                "the sandbox does not see your home's programs; install them in its home \
+                 with `cargo xtask install --prefix {}`",
+                place.prefix.display()
+            ),
+        );
     }
 }
 

@@ -17,7 +17,7 @@ use crate::core::spec::MapSpec;
 use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
 use crate::linux::tmpfs::TmpfsDir;
-use crate::linux::{locate, presets_file, procmaps};
+use crate::linux::{flatpak, locate, presets_file, procmaps};
 
 /// Runs the bridged command and returns its exit code.
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
@@ -34,7 +34,11 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     check_game(&args.command[at])?;
     check_prefix(launcher)?;
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
-    let dir = TmpfsDir::check(&args.common.tmpfs)?;
+    let dir = TmpfsDir::check(args.common.tmpfs())?;
+    if flatpak::is_sandbox_dev_shm(&dir.path) {
+        let app = std::env::var("FLATPAK_ID").ok();
+        note!("shm-bridge: {}", flatpak::sandbox_note(app.as_deref()));
+    }
     let place = if container::in_command(&args.command[..at]) {
         Placement::in_container(&exe, &dir.path)?
     } else {

@@ -1,5 +1,6 @@
-//! `shm-bridge list`: what is bridged in the tmpfs, who maps it, and
-//! whether it is being written.
+//! `shm-bridge list`: what is bridged in the tmpfs (and, without
+//! `--tmpfs`, in Flatpak Steam's own `/dev/shm`), who maps it, and whether
+//! it is being written.
 //!
 //! Everything in the directory may have been put there by another user to
 //! trip whoever lists it, so: other users' files are left out unless asked
@@ -7,7 +8,7 @@
 //! and checked on its descriptor; a bounded part of it is read, not all of
 //! it; `/proc` is read once for all files; names are printed escaped.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
@@ -20,11 +21,11 @@ use serde::Serialize;
 use crate::cli::companion::ListArgs;
 use crate::core::cleanup::{Mapper, describe_mappers};
 use crate::core::ledger;
-use crate::linux::escape;
-use crate::linux::presets_file;
+use crate::linux::places::{self, Place};
 use crate::linux::procmaps::MapIndex;
 use crate::linux::tmpfs::TmpfsDir;
 use crate::linux::untrusted::{self, CheckedFile, Owners};
+use crate::linux::{escape, flatpak, presets_file};
 
 /// How long to watch the bytes for changes.
 const SAMPLE_GAP: Duration = Duration::from_millis(300);
@@ -43,6 +44,9 @@ struct Row {
     bridged: bool,
     mapped_by: Vec<Mapper>,
     written: bool,
+    /// The Flatpak app whose own `/dev/shm` the file is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flatpak_app: Option<&'static str>,
 }
 
 /// A file chosen for the list, before its second look.
@@ -56,17 +60,83 @@ struct Candidate {
     digest: Option<u64>,
 }
 
+/// The files chosen in one place, before their second look.
+struct Look {
+    place: Place,
+    dir: TmpfsDir,
+    candidates: Vec<Candidate>,
+    /// Other users' files not listed.
+    others_left_out: usize,
+}
+
 /// Lists known and bridged files (all files with `--all`), the user's own
-/// only unless `--other-users`.
+/// only unless `--other-users`, in the tmpfs and, without `--tmpfs`, in
+/// Flatpak Steam's own `/dev/shm` too.
 pub fn run(args: ListArgs) -> Result<ExitCode> {
     let presets = presets_file::load(&args.common)?;
-    let dir = TmpfsDir::check(&args.common.tmpfs)?;
     let known: BTreeSet<String> = presets
         .games()
         .iter()
         .flat_map(|g| g.specs().unwrap_or_default())
         .map(|s| s.file_name().to_owned())
         .collect();
+    let mut looks = Vec::new();
+    for (place, dir) in places::checked(&args.common)? {
+        looks.push(first_look(&args, &known, place, dir)?);
+    }
+    if looks.iter().any(|l| !l.candidates.is_empty()) {
+        std::thread::sleep(SAMPLE_GAP);
+    }
+    // One pass over /proc per device (an app's /dev/shm is on the host's).
+    let mut indexes: HashMap<u64, MapIndex> = HashMap::new();
+    let mut listed = Vec::with_capacity(looks.len());
+    for look in looks {
+        let device = look.dir.device()?;
+        let index = indexes
+            .entry(device)
+            .or_insert_with(|| MapIndex::scan(device));
+        let rows = second_look(&look, index);
+        listed.push((look, rows));
+    }
+    if args.json {
+        for (_, rows) in &listed {
+            for row in rows {
+                outln!("{}", serde_json::to_string(row)?)?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (i, (look, rows)) in listed.iter().enumerate() {
+        if look.place.flatpak_app.is_some() {
+            outln!("\nIn {}:", look.place.label())?;
+        } else if i > 0 {
+            outln!()?;
+        }
+        print_table(&args, &look.dir, rows, &look.candidates)?;
+        if look.others_left_out > 0 {
+            outln!(
+                "({} file(s) of other users left out; --other-users lists them)",
+                look.others_left_out
+            )?;
+        }
+        if look.place.flatpak_app.is_some() && !rows.is_empty() {
+            outln!(
+                "Games of Flatpak Steam write here, not in /dev/shm where other Linux readers \
+                 look; to share /dev/shm with them: {} (then restart Steam)",
+                flatpak::SHARE_SHM
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The files of `dir` to list, with a first digest of each.
+fn first_look(
+    args: &ListArgs,
+    known: &BTreeSet<String>,
+    place: Place,
+    dir: TmpfsDir,
+) -> Result<Look> {
     let names = dir.names()?;
     let marked: HashSet<&str> = names
         .iter()
@@ -101,11 +171,18 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         }
     }
     candidates.sort_by(|a, b| a.name.cmp(&b.name));
-    if !candidates.is_empty() {
-        std::thread::sleep(SAMPLE_GAP);
-    }
-    let index = MapIndex::scan(dir.device()?);
-    let rows: Vec<Row> = candidates
+    Ok(Look {
+        place,
+        dir,
+        candidates,
+        others_left_out,
+    })
+}
+
+/// The rows of `look`'s files, each looked at again: is it being written?
+fn second_look(look: &Look, index: &MapIndex) -> Vec<Row> {
+    let dir = &look.dir;
+    look.candidates
         .iter()
         .map(|c| {
             let written = match untrusted::open(&dir.path, &c.name, Owners::Anyone) {
@@ -126,20 +203,10 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
                 bridged: c.bridged,
                 mapped_by: index.mappers(c.identity.1),
                 written,
+                flatpak_app: look.place.flatpak_app,
             }
         })
-        .collect();
-    if args.json {
-        for row in &rows {
-            outln!("{}", serde_json::to_string(row)?)?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    print_table(&args, &dir, &rows, &candidates)?;
-    if others_left_out > 0 {
-        outln!("({others_left_out} file(s) of other users left out; --other-users lists them)")?;
-    }
-    Ok(ExitCode::SUCCESS)
+        .collect()
 }
 
 /// Opens the file `name` (found as `meta`) and takes its first digest;

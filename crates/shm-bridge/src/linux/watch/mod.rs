@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::companion::WatchArgs;
-use crate::linux::presets_file;
+use crate::linux::{places, presets_file};
 pub use reader::{Reader, Sample};
 pub use target::Target;
 
@@ -51,15 +51,18 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
     if !args.maps.sizes.is_empty() {
         bail!("watch maps each file whole: drop --size");
     }
-    let dir = &args.common.tmpfs;
+    let places = places::places(&args.common);
+    let dir = args.common.tmpfs();
     let meta = std::fs::metadata(dir)
         .with_context(|| format!("--tmpfs {}: cannot read it", dir.display()))?;
     if !meta.is_dir() {
         bail!("--tmpfs {} is not a directory", dir.display());
     }
-    let watched = target::resolve(&args.maps, &presets, dir)?;
+    let (watched, place) = target::resolve(&args.maps, &presets, &places)?;
     let target = Target::new(watched.title, watched.game, args.seconds);
-    let mut reader = Reader::new(dir, &watched.specs, watched.family);
+    // Pages that are nowhere yet are looked for in every place as they come.
+    let mut reader = Reader::new(&place.path, &watched.specs, watched.family)
+        .also_in(places.into_iter().map(|p| p.path).collect());
     let mode = match (args.once, args.json) {
         (true, json) => Mode::Once { json },
         (false, true) => Mode::JsonLines,

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::core::spec::MapSpec;
+use crate::linux::places;
 use crate::linux::untrusted::{self, CheckedFile, OpenError, Owners};
 use crate::titles::{Copies, Decoded, Family, Page, Protocol};
 
@@ -200,6 +201,8 @@ impl Sample {
 #[derive(Debug)]
 pub struct Reader {
     dir: PathBuf,
+    /// Every directory the pages may be in, `dir` among them.
+    places: Vec<PathBuf>,
     family: Option<&'static dyn Family>,
     pages: Vec<PageState>,
 }
@@ -232,6 +235,7 @@ impl Reader {
     pub fn new(dir: &Path, specs: &[MapSpec], family: Option<&'static dyn Family>) -> Reader {
         Reader {
             dir: dir.to_owned(),
+            places: Vec::new(),
             family,
             pages: specs
                 .iter()
@@ -246,9 +250,32 @@ impl Reader {
         }
     }
 
+    /// Looks in `places` too: while none of the pages is in the directory
+    /// read, the first of them that holds one is read instead (a game of
+    /// Flatpak Steam's writes in its own `/dev/shm`, others in the host's).
+    pub fn also_in(mut self, places: Vec<PathBuf>) -> Reader {
+        self.places = places;
+        self
+    }
+
     /// The directory read.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Moves to the first place holding one of the pages, if the directory
+    /// read holds none.
+    fn follow_the_pages(&mut self) {
+        let holds_one = |dir: &Path| self.pages.iter().any(|p| places::is_mine_at(dir, &p.file));
+        if self.places.is_empty() || holds_one(&self.dir) {
+            return;
+        }
+        if let Some(dir) = self.places.iter().find(|d| holds_one(d)).cloned() {
+            self.dir = dir;
+            for page in &mut self.pages {
+                page.forget();
+            }
+        }
     }
 
     /// Whether any page is of a layout the family decodes.
@@ -259,6 +286,7 @@ impl Reader {
     /// Reads every page once (opening files that appeared, letting go of
     /// those that went), and decodes the family's pages.
     pub fn sample(&mut self) -> Sample {
+        self.follow_the_pages();
         let mut copies = Vec::new();
         let pages = self
             .pages

@@ -85,6 +85,35 @@ fn a_replaced_file_is_mapped_again() {
     assert_eq!(*t.sample().raw().next().unwrap().1.bytes, [2; 32]);
 }
 
+#[test]
+fn pages_are_read_in_the_place_that_holds_them() {
+    let host = tempfile::tempdir().unwrap();
+    let flatpak = tempfile::tempdir().unwrap();
+    let places = vec![host.path().to_owned(), flatpak.path().to_owned()];
+    let mut t = Reader::new(host.path(), &specs(&["x"]), None).also_in(places);
+    assert_eq!(t.sample().missing(), ["x"]);
+    // The game writes in the second place: read there.
+    let b = PosixShMem::create_in(flatpak.path(), "x", 16, 0o600).unwrap();
+    b.copy_from_slice(&[2; 16]);
+    assert_eq!(*t.sample().raw().next().unwrap().1.bytes, [2; 16]);
+    assert_eq!(t.dir(), flatpak.path());
+    drop(b);
+    // Another user's file by that name in the first place changes nothing
+    // (giving a file away needs root, as CI is).
+    if rustix::process::geteuid().is_root() {
+        std::fs::write(host.path().join("x"), [9; 16]).unwrap();
+        std::os::unix::fs::chown(host.path().join("x"), Some(61_235), None).unwrap();
+        assert_eq!(t.sample().missing(), ["x"]);
+        assert_eq!(t.dir(), flatpak.path());
+        std::fs::remove_file(host.path().join("x")).unwrap();
+    }
+    // The game runs again, outside the sandbox: read in the first place.
+    let a = PosixShMem::create_in(host.path(), "x", 16, 0o600).unwrap();
+    a.copy_from_slice(&[1; 16]);
+    assert_eq!(*t.sample().raw().next().unwrap().1.bytes, [1; 16]);
+    assert_eq!(t.dir(), host.path());
+}
+
 /// A page whose bytes are `writes[n]` while the n-th write is in force;
 /// each call of `step` moves to the next write.
 struct Scripted {

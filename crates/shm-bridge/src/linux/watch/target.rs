@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::maps::MapArgs;
 use crate::core::presets::{Preset, Presets};
 use crate::core::spec::MapSpec;
+use crate::linux::places::{self, Place};
 use crate::titles::{self, Family};
 
 /// The mappings to watch and what to call them.
@@ -26,19 +27,29 @@ pub struct Watched {
     pub family: Option<&'static dyn Family>,
 }
 
-/// The mappings of `--game`/`--map`, or the title bridged in `dir` now
-/// (and says so on stderr).
-pub fn resolve(maps: &MapArgs, presets: &Presets, dir: &Path) -> Result<Watched> {
+/// The mappings of `--game`/`--map`, or the title bridged in one of
+/// `places` now (and says so on stderr); with the place to read first:
+/// the first that holds one of the mappings' files, else the first.
+pub fn resolve(maps: &MapArgs, presets: &Presets, places: &[Place]) -> Result<(Watched, Place)> {
     let Some(specs) = maps.resolve(presets)? else {
-        let found = detect(presets, dir)?;
+        let (found, place) = detect_in(presets, places)?;
         note!(
             "Watching {}: its mappings are in {} (--game TITLE to pick another).",
             found.title,
-            dir.display()
+            place.label()
         );
-        return Ok(found);
+        return Ok((found, place.clone()));
     };
     let files: Vec<&str> = specs.iter().map(|s| s.file_name()).collect();
+    let place = match places::holding(places, &files) {
+        Some(place) => {
+            if place.flatpak_app.is_some() {
+                note!("Watching the mappings in {}.", place.label());
+            }
+            place.clone()
+        }
+        None => places.first().cloned().context("no directory to look in")?,
+    };
     let (title, family) = match &maps.game {
         Some(game) => {
             let preset = presets.find(game)?;
@@ -53,20 +64,39 @@ pub fn resolve(maps: &MapArgs, presets: &Presets, dir: &Path) -> Result<Watched>
             None,
         ),
     };
-    Ok(Watched {
+    let watched = Watched {
         family: family.or_else(|| titles::of_files(&files)),
         title,
         game: maps.game.clone(),
         specs,
-    })
+    };
+    Ok((watched, place))
 }
 
-/// The known title whose mappings are all in `dir` now. When one title's
-/// mappings include another's (AC's four hold ACC's three), the one with
-/// more is meant; two titles with different mappings are for the user to
-/// pick between; titles with the very same mappings (ACC, AC EVO and AC
-/// Rally) decode alike, so any of them will do and all are named.
-fn detect(presets: &Presets, dir: &Path) -> Result<Watched> {
+/// [`detect`] in the first of `places` where some title's mappings are.
+fn detect_in<'p>(presets: &Presets, places: &'p [Place]) -> Result<(Watched, &'p Place)> {
+    for place in places {
+        if let Some(found) = detect(presets, &place.path)? {
+            return Ok((found, place));
+        }
+    }
+    bail!(
+        "which telemetry? No known title's mappings are in {} now; give --game TITLE \
+         (`shm-bridge games` lists them) or --map NAME",
+        places
+            .iter()
+            .map(Place::label)
+            .collect::<Vec<_>>()
+            .join(", nor in ")
+    );
+}
+
+/// The known title whose mappings are all in `dir` now, if one is. When
+/// one title's mappings include another's (AC's four hold ACC's three),
+/// the one with more is meant; two titles with different mappings are for
+/// the user to pick between; titles with the very same mappings (ACC, AC
+/// EVO and AC Rally) decode alike, so any of them will do and all are named.
+fn detect(presets: &Presets, dir: &Path) -> Result<Option<Watched>> {
     let present = |spec: &MapSpec| {
         std::fs::symlink_metadata(dir.join(spec.file_name())).is_ok_and(|m| m.is_file())
     };
@@ -90,11 +120,7 @@ fn detect(presets: &Presets, dir: &Path) -> Result<Watched> {
         })
         .collect();
     let Some((first_game, first, first_set)) = fits.first() else {
-        bail!(
-            "which telemetry? No known title's mappings are in {} now; give --game TITLE \
-             (`shm-bridge games` lists them) or --map NAME",
-            dir.display()
-        );
+        return Ok(None);
     };
     let titles: Vec<&str> = fits.iter().map(|(g, _, _)| g.title.as_str()).collect();
     if fits.iter().any(|(_, _, set)| set != first_set) {
@@ -104,12 +130,12 @@ fn detect(presets: &Presets, dir: &Path) -> Result<Watched> {
             titles.join(", ")
         );
     }
-    Ok(Watched {
+    Ok(Some(Watched {
         specs: first.clone(),
         title: titles.join(" / "),
         game: (titles.len() == 1).then(|| titles[0].to_owned()),
         family: titles::of_preset(first_game),
-    })
+    }))
 }
 
 /// What is being watched, and for how long.
