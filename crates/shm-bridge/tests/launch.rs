@@ -261,7 +261,8 @@ fn a_plain_wine_command_is_bridged_too() {
 }
 
 /// A presets file naming a title for the counter stand-in: Steam app 4242,
-/// its program `sim-standin.exe`, its page `name`.
+/// its program `sim-standin.exe`, its page `name` and its pulsed event
+/// `name-event`.
 fn standin_title(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(format!("presets-{}.toml", nonce()));
     std::fs::write(
@@ -269,7 +270,9 @@ fn standin_title(dir: &Path, name: &str) -> PathBuf {
         format!(
             "[[game]]\ntitle = \"Stand-in Racing\"\nsteam_app_ids = [4242]\n\
              exe_names = [\"sim-standin.exe\"]\n\
-             maps = [{{ name = \"{name}\", size = 4096, source = \"the test\" }}]\n"
+             maps = [{{ name = \"{name}\", size = 4096, source = \"the test\" }}]\n\
+             events = [{{ name = \"Local\\\\{name}-event\", reset = \"manual\", \
+             source = \"the test\" }}]\n"
         ),
     )
     .unwrap();
@@ -297,6 +300,10 @@ fn without_game_the_title_comes_from_steams_app_id_or_the_games_program() {
         }
         let mut launch = Running::spawn(&mut command);
         launch.expect_line(why, TIMEOUT);
+        // The title's event comes with it: its counter is there while the game runs.
+        launch.expect_line("mappings exist; starting", TIMEOUT);
+        let event = dir.path.join(format!("{name}-event"));
+        assert_eq!(std::fs::metadata(&event).map(|m| m.len()).ok(), Some(4096));
         play_to_the_end(launch, &dir, &name);
     }
     // A title it cannot know: said, and the game is not started.

@@ -3,7 +3,7 @@
 
 use clap::{ArgAction, Args};
 
-use crate::core::presets::{EventReset, PresetError, Presets};
+use crate::core::presets::{EventReset, Preset, PresetError, Presets};
 use crate::core::spec::{self, EventSpec, MapSpec, SpecError};
 
 /// Which mappings: a title, or names (and sizes) given one by one.
@@ -76,15 +76,20 @@ impl MapArgs {
         Ok(Some(specs))
     }
 
+    /// The title of `--game`, if given.
+    pub fn title<'p>(&self, presets: &'p Presets) -> Result<Option<&'p Preset>, ResolveError> {
+        Ok(self.game.as_deref().map(|g| presets.find(g)).transpose()?)
+    }
+
     /// The events of `--event` and `--pulsed-event`, then the pulsed events
-    /// of `--game` (a title's auto-reset events only when named), checked
-    /// against `maps`, the mappings of the same run.
+    /// of `title` (its auto-reset events only when named), checked against
+    /// `maps`, the mappings of the same run.
     pub fn resolve_events(
         &self,
-        presets: &Presets,
+        title: Option<&Preset>,
         maps: &[MapSpec],
     ) -> Result<Vec<EventSpec>, ResolveError> {
-        let preset = self.game.as_deref().map(|g| presets.find(g)).transpose()?;
+        let preset = title;
         let pulsed_by_title = |name: &str| {
             preset.is_some_and(|p| {
                 p.events.iter().any(|e| {
@@ -165,11 +170,12 @@ mod tests {
         let presets = Presets::builtin();
         let events = |args: MapArgs| {
             let maps = args.resolve(&presets).unwrap().unwrap();
-            args.resolve_events(&presets, &maps).map(|e| {
-                e.iter()
-                    .map(|e| (e.file_name().to_owned(), e.pulsed))
-                    .collect::<Vec<_>>()
-            })
+            args.resolve_events(args.title(&presets).unwrap(), &maps)
+                .map(|e| {
+                    e.iter()
+                        .map(|e| (e.file_name().to_owned(), e.pulsed))
+                        .collect::<Vec<_>>()
+                })
         };
         let game = |g: &str| MapArgs {
             game: Some(g.into()),

@@ -49,7 +49,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let events = if cli.attach {
         Vec::new()
     } else {
-        cli.maps.resolve_events(&presets, &specs)?
+        cli.maps.resolve_events(cli.maps.title(&presets)?, &specs)?
     };
     let version = wine::version().context(
         "shm-bridge.exe runs inside Wine or Proton; on Windows, programs share named \

@@ -13,7 +13,7 @@ use crate::cli::companion::LaunchArgs;
 use crate::core::cleanup::{FileKind, Verdict};
 use crate::core::plan;
 use crate::core::presets::{Preset, Presets};
-use crate::core::spec::MapSpec;
+use crate::core::spec::{EventSpec, MapSpec};
 use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
 use crate::linux::tmpfs::TmpfsDir;
@@ -23,14 +23,15 @@ use crate::linux::{flatpak, locate, presets_file, procmaps};
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
     let presets = presets_file::load(&args.common)?;
     let (at, launcher) = gamecmd::find_game(&args.command)?;
-    let specs = match args.maps.resolve(&presets)? {
-        Some(specs) => specs,
+    let (specs, title) = match args.maps.resolve(&presets)? {
+        Some(specs) => (specs, args.maps.title(&presets)?),
         None => {
             let (preset, why) = recognize(&presets, &args.command[at])?;
             note!("shm-bridge: {} (recognized by {why})", preset.title);
-            preset.specs()?
+            (preset.specs()?, Some(preset))
         }
     };
+    let events = args.maps.resolve_events(title, &specs)?;
     check_game(&args.command[at])?;
     check_prefix(launcher)?;
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;
@@ -48,13 +49,14 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
             mounts: Vec::new(),
         }
     };
-    let bridge = bridge_args(&place, &dir, &specs)?;
+    let bridge = bridge_args(&place, &dir, &specs, &events)?;
     let command = gamecmd::insert_bridge(&args.command, at, &bridge);
     note!(
         "shm-bridge: bridging {} for {} in {}",
         specs
             .iter()
             .map(|s| s.name.as_str())
+            .chain(events.iter().map(|e| e.name.as_str()))
             .collect::<Vec<_>>()
             .join(", "),
         args.command[at],
@@ -78,14 +80,12 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
         child.env(container::MOUNTS_VAR, value);
     }
     let status = run_forwarding_signals(child)?;
-    for spec in &specs {
-        match dir.remove_leftover(spec.file_name(), false) {
-            Verdict::Removed => note!("shm-bridge: removed {} left behind", spec.file_name()),
+    let files = specs.iter().map(MapSpec::file_name);
+    for file in files.chain(events.iter().map(EventSpec::file_name)) {
+        match dir.remove_leftover(file, false) {
+            Verdict::Removed => note!("shm-bridge: removed {file} left behind"),
             v @ (Verdict::InUse(_) | Verdict::Failed(_)) => {
-                note!(
-                    "shm-bridge: {}: {v}",
-                    dir.path.join(spec.file_name()).display()
-                )
+                note!("shm-bridge: {}: {v}", dir.path.join(file).display())
             }
             _ => {}
         }
@@ -219,10 +219,15 @@ impl Placement {
     }
 }
 
-/// `shm-bridge.exe --tmpfs DIR -m NAMES -s SIZES --`, the sizes all given
-/// (a map without one takes its existing file's size, which must exist),
-/// once they are known to fit.
-fn bridge_args(place: &Placement, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<Vec<String>> {
+/// `shm-bridge.exe --tmpfs DIR -m NAMES -s SIZES [--event NAME]... --`,
+/// the sizes all given (a map without one takes its existing file's size,
+/// which must exist), once they are known to fit.
+fn bridge_args(
+    place: &Placement,
+    dir: &TmpfsDir,
+    specs: &[MapSpec],
+    events: &[EventSpec],
+) -> Result<Vec<String>> {
     let mut sizes = Vec::with_capacity(specs.len());
     let mut planned = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -244,6 +249,14 @@ fn bridge_args(place: &Placement, dir: &TmpfsDir, specs: &[MapSpec]) -> Result<V
     args.extend(specs.iter().map(|s| s.name.to_string()));
     args.push("--size".into());
     args.extend(sizes.iter().map(u64::to_string));
+    for event in events {
+        let flag = if event.pulsed {
+            "--pulsed-event"
+        } else {
+            "--event"
+        };
+        args.extend([flag.into(), event.name.to_string()]);
+    }
     args.push("--".into());
     Ok(args)
 }
