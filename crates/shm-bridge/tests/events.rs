@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use shm_tests::nonce;
 use shm_tests::wine::{self, Running, ShmDir};
 use shmem::{PosixShMem, ShEvent};
 
@@ -206,4 +207,33 @@ fn le_mans_ultimate_sets_its_auto_reset_event_and_no_waiter_loses_one() {
         "LMU_Data_Event",
         "set",
     );
+}
+
+#[test]
+fn bad_event_names_are_refused_and_nothing_is_made() {
+    let dir = ShmDir::new();
+    let map = format!("shm-test-{}", nonce());
+    let long = "x".repeat(300);
+    for (event, says) in [
+        (map.as_str(), "the mapping"),
+        ("", "the name is empty"),
+        (long.as_str(), "longer than this OS allows"),
+        ("a/b", "a name cannot hold a path"),
+        ("../x", "a name cannot hold a path"),
+        ("..", "'.' and '..' name directories"),
+        ("Local\\..", "'.' and '..' name directories"),
+    ] {
+        let out = wine::command(&wine::exe("shm-bridge"))
+            .args(["--tmpfs", &dir.arg(), "-m", &map, "-s", "4096", "--event"])
+            .arg(event)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{event:?}: {err}");
+        assert!(
+            err.contains("error: --event") && err.contains(says),
+            "{event:?}: {err}"
+        );
+        assert!(dir.entries().is_empty(), "{event:?}: {:?}", dir.entries());
+    }
 }

@@ -204,7 +204,7 @@ mod tests {
             events(clash)
                 .unwrap_err()
                 .to_string()
-                .contains("would share the file")
+                .contains("the mapping \"acpmf_physics\" of the same run")
         );
     }
 }

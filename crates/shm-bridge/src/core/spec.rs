@@ -100,12 +100,14 @@ pub enum SpecError {
     },
     /// An event would share its counter file with a mapping or another event.
     #[error(
-        "--event {event:?} and {other:?} would share the file {file:?}; an event's name must \
-         be no mapping's or other event's of the same run"
+        "--event {event:?}: the {other_kind} {other:?} of the same run has the file {file:?} \
+         already; an event needs a name no mapping or other event has"
     )]
     EventClash {
         /// The event.
         event: String,
+        /// `mapping` or `event`.
+        other_kind: &'static str,
         /// The mapping or event it clashes with.
         other: String,
         /// The file both would use.
@@ -227,14 +229,17 @@ pub fn events(names: &[(String, bool)], maps: &[MapSpec]) -> Result<Vec<EventSpe
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut seen: HashMap<&str, &str> = maps
+    let mut seen: HashMap<&str, (&'static str, &str)> = maps
         .iter()
-        .map(|m| (m.file_name(), m.name.as_str()))
+        .map(|m| (m.file_name(), ("mapping", m.name.as_str())))
         .collect();
     for event in &events {
-        if let Some(first) = seen.insert(event.file_name(), event.name.as_str()) {
+        if let Some((other_kind, first)) =
+            seen.insert(event.file_name(), ("event", event.name.as_str()))
+        {
             return Err(SpecError::EventClash {
                 event: event.name.to_string(),
+                other_kind,
                 other: first.to_owned(),
                 file: event.file_name().to_owned(),
             });
@@ -343,8 +348,11 @@ mod tests {
         let ok = events(&named(&["LMU_Data_Event"]), &maps).unwrap();
         assert_eq!(ok[0].file_name(), "LMU_Data_Event");
         for (names, expected) in [
-            (vec!["LMU_Data"], "would share the file"),
-            (vec!["e", "Local\\e"], "would share the file"),
+            (
+                vec!["LMU_Data"],
+                "the mapping \"Local\\\\LMU_Data\" of the same run",
+            ),
+            (vec!["e", "Local\\e"], "the event \"e\" of the same run"),
             (vec![""], "--event \"\""),
             (vec!["a/b"], "--event \"a/b\""),
             (vec![".."], "--event \"..\""),
