@@ -16,6 +16,7 @@ use shm_tests::nonce;
 use shm_tests::wine::{self, Running, ShmDir};
 use shmem::{PosixShMem, ShEvent};
 
+const SHM_BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the waiters wait: the game's 2 s of signals, and room to start.
 const WAITING: &str = "8";
@@ -236,4 +237,71 @@ fn bad_event_names_are_refused_and_nothing_is_made() {
         );
         assert!(dir.entries().is_empty(), "{event:?}: {:?}", dir.entries());
     }
+}
+
+#[test]
+fn list_and_clean_know_event_files() {
+    let dir = ShmDir::new();
+    let map = format!("shm-test-{}", nonce());
+    let event = format!("{map}-frame");
+    let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
+        "--tmpfs",
+        &dir.arg(),
+        "-m",
+        &map,
+        "-s",
+        "4096",
+        "--pulsed-event",
+        &event,
+    ]));
+    bridge.expect_line("mappings exist", TIMEOUT);
+    let list = Command::new(SHM_BRIDGE)
+        .args(["list", "--json", "--tmpfs", &dir.arg()])
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {rows:?}"))
+    };
+    assert_eq!(row(&event)["event"], true);
+    assert_eq!(row(&event)["bridged"], true);
+    assert_eq!(row(&event)["size"], 4096);
+    assert_eq!(row(&map)["event"], false);
+    let table = Command::new(SHM_BRIDGE)
+        .args(["list", "--tmpfs", &dir.arg()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&event) && l.contains(" event ")),
+        "{table}"
+    );
+
+    // Killed, the bridge leaves both; clean, told the names, removes both.
+    bridge.signal(rustix::process::Signal::KILL);
+    bridge.wait_exit(TIMEOUT);
+    assert_eq!(dir.entries().len(), 4, "{:?}", dir.entries());
+    let clean = Command::new(SHM_BRIDGE)
+        .args([
+            "clean",
+            "--tmpfs",
+            &dir.arg(),
+            "--map",
+            &map,
+            "--event",
+            &event,
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&clean.stdout);
+    assert!(clean.status.success(), "{said}");
+    assert!(dir.entries().is_empty(), "{said}\n{:?}", dir.entries());
 }

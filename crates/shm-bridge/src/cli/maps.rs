@@ -119,6 +119,28 @@ impl MapArgs {
         }
         Ok(spec::events(&names, maps)?)
     }
+
+    /// The tmpfs files of what is named: the mappings, the events given
+    /// and every event of the title (an auto-reset one is forwarded when a
+    /// run names it); `None` if nothing is named.
+    pub fn files(&self, presets: &Presets) -> Result<Option<Vec<String>>, ResolveError> {
+        let events_given = !self.events.is_empty() || !self.pulsed_events.is_empty();
+        let specs = match self.resolve(presets)? {
+            Some(specs) => specs,
+            None if events_given => Vec::new(),
+            None => return Ok(None),
+        };
+        let title = self.title(presets)?;
+        let of_title = title.map(Preset::event_specs).transpose()?;
+        let given = self.resolve_events(title, &specs)?;
+        let mut files: Vec<String> = specs.iter().map(|s| s.file_name().to_owned()).collect();
+        for event in given.iter().chain(of_title.iter().flatten()) {
+            if !files.iter().any(|f| f == event.file_name()) {
+                files.push(event.file_name().to_owned());
+            }
+        }
+        Ok(Some(files))
+    }
 }
 
 /// A name without its namespace (`Local\`, `Global\`).
@@ -206,5 +228,23 @@ mod tests {
                 .to_string()
                 .contains("the mapping \"acpmf_physics\" of the same run")
         );
+    }
+
+    #[test]
+    fn the_files_of_a_title_include_all_its_events_and_events_alone_name_files() {
+        let presets = Presets::builtin();
+        let lmu = MapArgs {
+            game: Some("lmu".into()),
+            ..MapArgs::default()
+        };
+        let files = lmu.files(&presets).unwrap().unwrap();
+        assert!(files.contains(&"LMU_Data_Event".to_owned()), "{files:?}");
+        assert!(files.contains(&"LMU_Data".to_owned()), "{files:?}");
+        let alone = MapArgs {
+            events: vec!["Local\\Frame".into()],
+            ..MapArgs::default()
+        };
+        assert_eq!(alone.files(&presets).unwrap().unwrap(), ["Frame"]);
+        assert!(MapArgs::default().files(&presets).unwrap().is_none());
     }
 }

@@ -187,6 +187,7 @@ mod tests {
                 size: 1,
                 pid: None,
                 link: None,
+                event: false,
             })
         }
         fn users(&self, _: &str, _: &Found) -> Option<Users> {

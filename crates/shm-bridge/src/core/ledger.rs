@@ -33,6 +33,8 @@ pub struct Marker {
     pub pid: Option<u32>,
     /// The link to it the bridge made (`DIR/FILE`), if it made one.
     pub link: Option<String>,
+    /// Whether the file is an event's counter rather than a mapping's pages.
+    pub event: bool,
 }
 
 const MAGIC: &str = "shm-bridge marker 1";
@@ -50,6 +52,9 @@ impl Marker {
         if let Some(link) = &self.link {
             let _ = writeln!(text, "link={link}");
         }
+        if self.event {
+            text.push_str("kind=event\n");
+        }
         text
     }
 
@@ -60,6 +65,7 @@ impl Marker {
             return None;
         }
         let (mut name, mut inode, mut size, mut pid, mut link) = (None, None, None, None, None);
+        let mut event = false;
         for line in lines {
             match line.split_once('=')? {
                 // A name that could not be a mapping's is not a marker's.
@@ -69,6 +75,7 @@ impl Marker {
                 ("pid", v) => pid = Some(v.parse().ok()?),
                 // Only a link a spec could name is believed.
                 ("link", v) => link = Some(crate::core::spec::parse_link(v).ok()?.to_string()),
+                ("kind", v) => event = v == "event",
                 _ => {}
             }
         }
@@ -78,6 +85,7 @@ impl Marker {
             size: size?,
             pid,
             link,
+            event,
         })
     }
 }
@@ -94,8 +102,18 @@ mod tests {
             size: 32768,
             pid: Some(7),
             link: Some("SCS/SCSTelemetry".into()),
+            event: false,
         };
         assert_eq!(Marker::parse(&m.to_text()), Some(m));
+        let e = Marker {
+            name: "Local\\IRSDKDataValidEvent".into(),
+            inode: 43,
+            size: 4096,
+            pid: None,
+            link: None,
+            event: true,
+        };
+        assert_eq!(Marker::parse(&e.to_text()), Some(e));
         assert_eq!(Marker::parse("something else\ninode=1"), None);
         // A name ending in a carriage return would not survive the round trip
         // the marker fuzz target checks: it is no name, so no marker.

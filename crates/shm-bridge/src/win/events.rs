@@ -72,7 +72,8 @@ pub fn forward_all<'t>(
         .collect();
     let plans = files::plan_all(&specs, tmpfs, false)?;
     let mut forwarded = Vec::with_capacity(plans.len());
-    for (plan, pulsed) in plans.into_iter().zip(events.iter().map(|e| e.pulsed)) {
+    for (mut plan, pulsed) in plans.into_iter().zip(events.iter().map(|e| e.pulsed)) {
+        plan.event = true;
         // On error, `forwarded` drops and removes what was made so far.
         forwarded.push(forward(files::make(plan, tmpfs, mode)?, pulsed)?);
     }

@@ -95,6 +95,8 @@ pub struct Plan<'a> {
     pub size: u64,
     /// Mapping another bridge's file as it is (`--attach`).
     attach: bool,
+    /// An event's counter file rather than a mapping's (said in its marker).
+    pub event: bool,
 }
 
 impl Plan<'_> {
@@ -153,6 +155,7 @@ fn plan<'a>(spec: &'a MapSpec, tmpfs: &Tmpfs, attach: bool) -> Result<Plan<'a>> 
         marker,
         size,
         attach,
+        event: false,
     };
     if plan.leftover()
         && let Some(pid) = plan.marker.as_ref().and_then(|m| m.pid)
@@ -223,6 +226,7 @@ pub fn make<'t>(plan: Plan<'_>, tmpfs: &'t Tmpfs, mode: u32) -> Result<TmpfsFile
             size: plan.size,
             pid: wine::linux_pid(),
             link: plan.spec.link.as_ref().map(Link::to_string),
+            event: plan.event,
         };
         bridged.marker_ino = Some(write_marker(
             tmpfs,

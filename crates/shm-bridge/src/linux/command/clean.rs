@@ -15,10 +15,7 @@ use crate::linux::presets_file;
 pub fn run(args: CleanArgs) -> Result<ExitCode> {
     let presets = presets_file::load(&args.common)?;
     let places = places::checked(&args.common)?;
-    let named: Option<Vec<String>> = args
-        .maps
-        .resolve(&presets)?
-        .map(|specs| specs.iter().map(|s| s.file_name().to_owned()).collect());
+    let named = args.maps.files(&presets)?;
     // Every file is dealt with before anything is said: a reader that
     // goes away (`clean | head -1`) must not leave the rest behind.
     let mut results = Vec::with_capacity(places.len());

@@ -42,6 +42,8 @@ struct Row {
     size: u64,
     owner: u32,
     bridged: bool,
+    /// An event's counter (its first 4 bytes), not a mapping's pages.
+    event: bool,
     mapped_by: Vec<Mapper>,
     written: bool,
     /// The Flatpak app whose own `/dev/shm` the file is in.
@@ -56,6 +58,7 @@ struct Candidate {
     owner: u32,
     identity: (u64, u64),
     bridged: bool,
+    event: bool,
     /// `None`: it could not be read (another user's private file).
     digest: Option<u64>,
 }
@@ -201,6 +204,7 @@ fn second_look(look: &Look, index: &MapIndex) -> Vec<Row> {
                 size: c.size,
                 owner: c.owner,
                 bridged: c.bridged,
+                event: c.event,
                 mapped_by: index.mappers(c.identity.1),
                 written,
                 flatpak_app: look.place.flatpak_app,
@@ -229,13 +233,15 @@ fn look(
             let marker = name
                 .to_str()
                 .filter(|_| file.owner == me)
-                .and_then(|n| dir.marker(n));
+                .and_then(|n| dir.marker(n))
+                .filter(|m| m.inode == file.identity.1);
             Some(Candidate {
                 name: name.to_owned(),
                 size: file.len,
                 owner: file.owner,
                 identity: file.identity,
-                bridged: marker.is_some_and(|m| m.inode == file.identity.1),
+                bridged: marker.is_some(),
+                event: marker.is_some_and(|m| m.event),
                 digest: digest(&file),
             })
         }
@@ -246,6 +252,7 @@ fn look(
             owner,
             identity: (meta.dev(), meta.ino()),
             bridged: false,
+            event: false,
             digest: None,
         }),
         Err(_) => None,
@@ -284,7 +291,11 @@ fn print_table(
             "{:<32} {:>10}  {owner}{:<8} {:<9} {}",
             escape::name(&c.name),
             row.size,
-            if row.bridged { "yes" } else { "no" },
+            match (row.bridged, row.event) {
+                (true, true) => "event",
+                (true, false) => "yes",
+                (false, _) => "no",
+            },
             if row.written { "changing" } else { "still" },
             if row.mapped_by.is_empty() {
                 "-".to_owned()
