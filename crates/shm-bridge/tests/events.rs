@@ -305,3 +305,65 @@ fn list_and_clean_know_event_files() {
     assert!(clean.status.success(), "{said}");
     assert!(dir.entries().is_empty(), "{said}\n{:?}", dir.entries());
 }
+
+#[test]
+fn watch_writes_a_json_line_on_each_frame() {
+    let dir = ShmDir::new();
+    let map = format!("shm-test-{}", nonce());
+    let event = format!("Local\\{map}-frame");
+    let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
+        "--tmpfs",
+        &dir.arg(),
+        "-m",
+        &map,
+        "-s",
+        "4096",
+        "--pulsed-event",
+        &event,
+    ]));
+    bridge.expect_line("mappings exist", TIMEOUT);
+    let mut watch = Running::spawn(Command::new(SHM_BRIDGE).args([
+        "watch",
+        "--json",
+        "--seconds",
+        "6",
+        "--tmpfs",
+        &dir.arg(),
+        "--map",
+        &map,
+        "--pulsed-event",
+        &event,
+    ]));
+    watch.expect_line("\"frame\":0", TIMEOUT);
+    let mut game = Running::spawn(wine::command(&wine::exe("sim-standin")).args([
+        "signal",
+        "--event",
+        &event,
+        "--kind",
+        "pulse",
+        "--rate",
+        "60",
+        "--seconds",
+        "2",
+    ]));
+    assert_eq!(game.wait_exit(TIMEOUT), Some(0), "{}", game.output());
+    let page = std::fs::read(dir.path.join(format!("{map}-frame"))).unwrap();
+    let forwarded = u32::from_le_bytes(page[..4].try_into().unwrap());
+    assert_eq!(watch.wait_exit(TIMEOUT), Some(0), "{}", watch.output());
+    let frames: Vec<u64> = watch
+        .output()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["frame"].as_u64())
+        .collect();
+    let woken = frames.windows(2).filter(|w| w[1] != w[0]).count() as u32;
+    // Ten lines a second without frames would be 60 in all; a line on each
+    // of the ~120 frames (a few run together on a busy machine) is more.
+    assert_eq!(frames.last().copied(), Some(u64::from(forwarded)));
+    assert!(
+        woken >= forwarded * 3 / 4,
+        "{woken} lines for {forwarded} frames"
+    );
+    bridge.signal(rustix::process::Signal::INT);
+    assert_eq!(bridge.wait_exit(TIMEOUT), Some(0), "{}", bridge.output());
+}

@@ -121,8 +121,7 @@ impl MapArgs {
     }
 
     /// The tmpfs files of what is named: the mappings, the events given
-    /// and every event of the title (an auto-reset one is forwarded when a
-    /// run names it); `None` if nothing is named.
+    /// and every event of the title; `None` if nothing is named.
     pub fn files(&self, presets: &Presets) -> Result<Option<Vec<String>>, ResolveError> {
         let events_given = !self.events.is_empty() || !self.pulsed_events.is_empty();
         let specs = match self.resolve(presets)? {
@@ -130,16 +129,29 @@ impl MapArgs {
             None if events_given => Vec::new(),
             None => return Ok(None),
         };
+        let mut files: Vec<String> = specs.iter().map(|s| s.file_name().to_owned()).collect();
+        files.extend(self.event_files(presets, &specs)?);
+        Ok(Some(files))
+    }
+
+    /// The files of the events given and of every event of the title (an
+    /// auto-reset one is forwarded when a run names it), each once,
+    /// checked against `maps`.
+    pub fn event_files(
+        &self,
+        presets: &Presets,
+        maps: &[MapSpec],
+    ) -> Result<Vec<String>, ResolveError> {
         let title = self.title(presets)?;
         let of_title = title.map(Preset::event_specs).transpose()?;
-        let given = self.resolve_events(title, &specs)?;
-        let mut files: Vec<String> = specs.iter().map(|s| s.file_name().to_owned()).collect();
+        let given = self.resolve_events(title, maps)?;
+        let mut files: Vec<String> = Vec::new();
         for event in given.iter().chain(of_title.iter().flatten()) {
             if !files.iter().any(|f| f == event.file_name()) {
                 files.push(event.file_name().to_owned());
             }
         }
-        Ok(Some(files))
+        Ok(files)
     }
 }
 

@@ -71,7 +71,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         Some("acc".into()),
         Some(Duration::from_secs(seconds.into())),
     );
-    let outcome = watch::show(&mut reader, &target, Mode::Live);
+    let outcome = watch::show(&mut reader, &target, Mode::Live, None);
     let code = bridge.wait(START_TIMEOUT)?;
     bridge.print_pending();
     outcome?;

@@ -19,12 +19,14 @@ use super::hex;
 use super::reader::{RawPage, Sample};
 
 /// Writes the sample as one line of JSON (without the newline); `elapsed`
-/// is left out when zero (`--once`).
+/// is left out when zero (`--once`), `frame` (the game's event counter
+/// that woke the sample) when there is none.
 pub fn write_sample(
     out: &mut impl Write,
     sample: &Sample,
     elapsed: Duration,
     title: &str,
+    frame: Option<u32>,
 ) -> io::Result<()> {
     let dir = sample
         .pages
@@ -40,6 +42,9 @@ pub fn write_sample(
             "t",
             Field::Value(json!((elapsed.as_secs_f64() * 1000.0).round() / 1000.0)),
         );
+    }
+    if let Some(frame) = frame {
+        object.insert("frame", Field::Value(json!(frame)));
     }
     if let Some(decoded) = &sample.decoded {
         for (label, page) in &decoded.pages {
@@ -76,7 +81,7 @@ pub fn write_sample(
 #[cfg(test)]
 pub fn sample(sample: &Sample, elapsed: Duration, title: &str) -> String {
     let mut out = Vec::new();
-    write_sample(&mut out, sample, elapsed, title).expect("writing to memory");
+    write_sample(&mut out, sample, elapsed, title, None).expect("writing to memory");
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 

@@ -3,9 +3,11 @@
 //! Four ways to show it, picked by the flags and by where stdout goes:
 //! - a terminal: the full-screen view ([`tui`]);
 //! - `--once`: one sample as text, or as one JSON object with `--json`;
-//! - `--json` alone: one JSON object per line, ten a second;
+//! - `--json` alone: one JSON object per line, ten a second, and one on
+//!   each frame of a title whose update event is bridged ([`frames`]);
 //! - anything else (a pipe, a CI log): a one-line text summary, four a second.
 
+mod frames;
 pub mod hex;
 pub mod json;
 pub mod reader;
@@ -14,6 +16,7 @@ pub mod text;
 mod tui;
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::companion::WatchArgs;
 use crate::linux::{places, presets_file};
+pub use frames::Frames;
 pub use reader::{Reader, Sample};
 pub use target::Target;
 
@@ -60,33 +64,43 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
     }
     let (watched, place) = target::resolve(&args.maps, &presets, &places)?;
     let target = Target::new(watched.title, watched.game, args.seconds);
+    let dirs: Vec<PathBuf> = std::iter::once(place.path.clone())
+        .chain(places.into_iter().map(|p| p.path))
+        .collect();
+    let frames = Frames::follow(dirs.clone(), watched.events);
     // Pages that are nowhere yet are looked for in every place as they come.
-    let mut reader = Reader::new(&place.path, &watched.specs, watched.family)
-        .also_in(places.into_iter().map(|p| p.path).collect());
+    let mut reader = Reader::new(&place.path, &watched.specs, watched.family).also_in(dirs);
     let mode = match (args.once, args.json) {
         (true, json) => Mode::Once { json },
         (false, true) => Mode::JsonLines,
         (false, false) => Mode::Live,
     };
-    show(&mut reader, &target, mode)
+    show(&mut reader, &target, mode, frames.as_ref())
 }
 
 /// Shows what `reader` reads, in `mode`, until the target's deadline (or
-/// the user quits the full-screen view). A timed watch that never found a
-/// page fails: whoever ran it (the demo, a script) expected telemetry.
-pub fn show(reader: &mut Reader, target: &Target, mode: Mode) -> Result<ExitCode> {
+/// the user quits the full-screen view), and on each of the game's
+/// `frames` where a view keeps up with them. A timed watch that never
+/// found a page fails: whoever ran it (the demo, a script) expected telemetry.
+pub fn show(
+    reader: &mut Reader,
+    target: &Target,
+    mode: Mode,
+    frames: Option<&Frames>,
+) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let seen = match mode {
         Mode::Once { json } => once(reader, target, json, &mut out)?,
-        Mode::JsonLines => live(reader, target, JSON_PERIOD, &mut out, |s, t, o| {
-            json::write_sample(o, s, t, &target.title)?;
+        Mode::JsonLines => live(reader, target, JSON_PERIOD, frames, &mut out, |s, t, o| {
+            json::write_sample(o, s, t, &target.title, frames.map(Frames::latest))?;
             writeln!(o)
         })?,
         Mode::Live if std::io::stdout().is_terminal() => {
             drop(out);
-            tui::run(reader, target)?
+            tui::run(reader, target, frames)?
         }
-        Mode::Live => live(reader, target, PLAIN_PERIOD, &mut out, |s, t, o| {
+        // Four lines a second are for people: no faster with frames.
+        Mode::Live => live(reader, target, PLAIN_PERIOD, None, &mut out, |s, t, o| {
             writeln!(o, "{}", text::plain_line(s, t))
         })?,
     };
@@ -121,7 +135,7 @@ fn once(reader: &mut Reader, target: &Target, as_json: bool, out: &mut impl Writ
         sample = reader.sample().into_complete()?;
     }
     if as_json {
-        json::write_sample(out, &sample, Duration::ZERO, &target.title)?;
+        json::write_sample(out, &sample, Duration::ZERO, &target.title, None)?;
         writeln!(out)?;
     } else {
         write!(out, "{}", text::report(&sample, &target.title))?;
@@ -129,18 +143,20 @@ fn once(reader: &mut Reader, target: &Target, as_json: bool, out: &mut impl Writ
     Ok(true)
 }
 
-/// Samples every `period` until the deadline, handing each to `show`.
-/// Returns whether any page was ever read.
+/// Samples on each of the game's `frames` and every `period` without
+/// one, until the deadline, handing each to `show`. Returns whether any
+/// page was ever read.
 fn live<W: Write>(
     reader: &mut Reader,
     target: &Target,
     period: Duration,
+    frames: Option<&Frames>,
     out: &mut W,
     mut show: impl FnMut(&Sample, Duration, &mut W) -> std::io::Result<()>,
 ) -> Result<bool> {
     let start = Instant::now();
     let mut seen = false;
-    let mut tick = 0u32;
+    let mut next = start;
     loop {
         let sample = reader.sample();
         seen |= sample.any_read();
@@ -150,15 +166,20 @@ fn live<W: Write>(
         if target.deadline.is_some_and(|d| now >= d) {
             return Ok(seen);
         }
-        tick = tick.saturating_add(1);
-        // The last sample is taken at the deadline, so `--seconds 2` covers 2 s.
-        let mut next = period
-            .checked_mul(tick)
-            .and_then(|d| start.checked_add(d))
-            .unwrap_or(now);
-        if let Some(deadline) = target.deadline {
-            next = next.min(deadline);
+        // On schedule, however long a sample took; the last one is taken
+        // at the deadline, so `--seconds 2` covers 2 s.
+        next = next.checked_add(period).unwrap_or(now).max(now);
+        let until = target.deadline.map_or(next, |d| next.min(d));
+        let frame = match frames {
+            Some(frames) => frames.wait_until(until),
+            None => {
+                std::thread::sleep(until.saturating_duration_since(now));
+                false
+            }
+        };
+        if frame {
+            // The next look without a frame is a period after this one.
+            next = Instant::now();
         }
-        std::thread::sleep(next.saturating_duration_since(now));
     }
 }

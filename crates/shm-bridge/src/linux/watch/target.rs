@@ -25,6 +25,9 @@ pub struct Watched {
     pub game: Option<String>,
     /// Who decodes the pages, if anyone does.
     pub family: Option<&'static dyn Family>,
+    /// The files of the title's update events (and those given), whose
+    /// counters say when a frame is written.
+    pub events: Vec<String>,
 }
 
 /// The mappings of `--game`/`--map`, or the title bridged in one of
@@ -68,6 +71,7 @@ pub fn resolve(maps: &MapArgs, presets: &Presets, places: &[Place]) -> Result<(W
         family: family.or_else(|| titles::of_files(&files)),
         title,
         game: maps.game.clone(),
+        events: maps.event_files(presets, &specs)?,
         specs,
     };
     Ok((watched, place))
@@ -135,6 +139,10 @@ fn detect(presets: &Presets, dir: &Path) -> Result<Option<Watched>> {
         title: titles.join(" / "),
         game: (titles.len() == 1).then(|| titles[0].to_owned()),
         family: titles::of_preset(first_game),
+        events: first_game
+            .event_specs()
+            .map(|events| events.iter().map(|e| e.file_name().to_owned()).collect())
+            .unwrap_or_default(),
     }))
 }
 

@@ -6,6 +6,8 @@ use std::io::{IsTerminal, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
+use rustix::event::{PollFd, PollFlags};
+
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -53,30 +55,49 @@ impl Keyboard {
         }
     }
 
-    /// Waits up to `timeout` for keys and returns them.
-    pub fn wait(&mut self, timeout: Duration) -> Vec<Key> {
-        let Some(fd) = self.fd() else {
-            std::thread::sleep(timeout);
-            return Vec::new();
-        };
+    /// Waits up to `timeout` for keys, or for `also` to be readable, and
+    /// returns the keys and whether `also` is.
+    pub fn wait(&mut self, timeout: Duration, also: Option<BorrowedFd<'_>>) -> (Vec<Key>, bool) {
         let timespec = rustix::event::Timespec {
             tv_sec: timeout.as_secs() as _,
             tv_nsec: timeout.subsec_nanos() as _,
         };
-        let mut fds = [rustix::event::PollFd::from_borrowed_fd(
-            fd,
-            rustix::event::PollFlags::IN,
-        )];
-        match rustix::event::poll(&mut fds, Some(&timespec)) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => return Vec::new(),
+        let fds: Vec<BorrowedFd<'_>> = self.fd().into_iter().chain(also).collect();
+        let mut polled: Vec<PollFd<'_>> = fds
+            .iter()
+            .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+            .collect();
+        let ready = if polled.is_empty() {
+            std::thread::sleep(timeout);
+            Ok(0)
+        } else {
+            rustix::event::poll(&mut polled, Some(&timespec))
+        };
+        match ready {
+            Ok(0) | Err(rustix::io::Errno::INTR) => return (Vec::new(), false),
             Ok(_) => {}
-            Err(_) => return vec![Key::Quit],
+            Err(_) => return (vec![Key::Quit], false),
         }
-        let revents = fds[0].revents();
-        if !revents.contains(rustix::event::PollFlags::IN) {
+        let also_ready = also.is_some()
+            && polled
+                .last()
+                .is_some_and(|p| p.revents().contains(PollFlags::IN));
+        let keyboard = match self.fd() {
+            Some(_) => polled[0].revents(),
+            None => return (Vec::new(), also_ready),
+        };
+        if keyboard.is_empty() {
+            return (Vec::new(), also_ready);
+        }
+        if !keyboard.contains(PollFlags::IN) {
             // Hung up or gone, with nothing left to read.
-            return vec![Key::Quit];
+            return (vec![Key::Quit], also_ready);
         }
+        (self.read_keys(), also_ready)
+    }
+
+    /// Reads what the terminal has sent, as keys.
+    fn read_keys(&mut self) -> Vec<Key> {
         let mut buf = [0u8; 64];
         let n = match self {
             Keyboard::Stdin(stdin) => stdin.lock().read(&mut buf),

@@ -25,6 +25,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Padding, Paragraph, Wrap};
 use ratatui::{DefaultTerminal, Frame};
 
+use super::frames::Frames;
 use super::reader::{Reader, Sample};
 use super::target::Target;
 use super::text::plain_line;
@@ -40,13 +41,13 @@ const RAW_PERIOD: Duration = Duration::from_millis(250);
 /// No new update for this long: the game is paused, in a menu, or gone.
 const STALE: Duration = Duration::from_secs(2);
 
-/// Runs the view until q, Esc, Ctrl-C, a signal or the deadline.
-/// Returns whether any page was ever read.
-pub fn run(reader: &mut Reader, target: &Target) -> Result<bool> {
+/// Runs the view until q, Esc, Ctrl-C, a signal or the deadline, drawing
+/// on each of the game's `frames` too. Returns whether any page was ever read.
+pub fn run(reader: &mut Reader, target: &Target, frames: Option<&Frames>) -> Result<bool> {
     let signals = terminal::Signals::install()?;
     let mut screen = terminal::Screen::open()?;
     let mut view = View::new(target, reader.dir().display().to_string(), reader.decodes());
-    let result = event_loop(&mut screen.terminal, reader, &mut view, &signals);
+    let result = event_loop(&mut screen.terminal, reader, &mut view, &signals, frames);
     drop(screen);
     if let Some(signal) = signals.restore() {
         // The terminal is back; now the signal does what it did before.
@@ -65,6 +66,7 @@ fn event_loop(
     reader: &mut Reader,
     view: &mut View<'_>,
     signals: &terminal::Signals,
+    frames: Option<&Frames>,
 ) -> Result<()> {
     let period = if view.decodes {
         DASHBOARD_PERIOD
@@ -88,7 +90,13 @@ fn event_loop(
         let wait = next_sample
             .saturating_duration_since(Instant::now())
             .min(Duration::from_millis(50));
-        for key in keyboard.wait(wait) {
+        let (keys, frame) = keyboard.wait(wait, frames.map(Frames::fd));
+        if frame && frames.is_some_and(Frames::take) {
+            // A frame was written: show it now, and look again a period on
+            // if no other comes.
+            next_sample = Instant::now();
+        }
+        for key in keys {
             match key {
                 Key::Quit => return Ok(()),
                 Key::Next => view.select(1),
