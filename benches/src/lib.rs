@@ -11,6 +11,7 @@ pub mod floor;
 pub mod peer;
 pub mod pingpong;
 pub mod results;
+pub mod wine;
 
 use std::time::Duration;
 

@@ -14,6 +14,8 @@
 //!                                      libafl-posix (its name),
 //!                                      libafl-sysv (the shmid), libafl-sysv-checked (the same
 //!                                      after IPC_STAT), floor-file (a path), floor-sysv
+//! bench-peer event-echo DIR PING EVENT  map the files DIR/PING and DIR/EVENT; for each new
+//!                                      number at PING, notify the library's event in EVENT
 //! bench-peer serve-shmem NAME          run this library's segment service NAME
 //! bench-peer serve-libafl              run LibAFL's (over memfd) until stdin closes
 //! ```
@@ -40,9 +42,11 @@ mod linux {
     use std::time::Instant;
 
     use shm_benches::{floor, pingpong};
+    use std::sync::atomic::Ordering;
+
     use shmem::{
-        MemfdShMemProvider, PosixShMemProvider, ShMemId, ShMemProvider, SysvShMem,
-        SysvShMemProvider,
+        MemfdShMemProvider, PosixShMem, PosixShMemProvider, ShEvent, ShMemId, ShMemProvider,
+        SysvShMem, SysvShMemProvider,
     };
     use shmem_providers::unix_shmem::memfd::MemfdShMemProvider as AflMemfd;
     use shmem_providers::unix_shmem::{
@@ -81,6 +85,7 @@ mod linux {
                 pingpong::echo(ping, pong);
             }
             ["reopen", imp, id, size] => reopen(imp, id, parse(size)),
+            ["event-echo", dir, ping, event] => event_echo(dir, ping, event),
             ["serve-shmem", name] => {
                 let name = shmem::ServiceName::new(name).expect("a service name");
                 // `serve` prints nothing; the benchmark waits for the socket.
@@ -133,6 +138,28 @@ mod linux {
         let (ping, pong) = pingpong::shm_words(&mem);
         ready();
         pingpong::echo(ping, pong);
+    }
+
+    /// Notifies the event in `dir/event` for each new number at ping in
+    /// `dir/ping`, spinning, until the quit number.
+    fn event_echo(dir: &str, ping: &str, event: &str) {
+        let dir = std::path::Path::new(dir);
+        let trigger = PosixShMem::open_in(dir, ping).expect("map the ping file");
+        let mut counter = PosixShMem::open_in(dir, event).expect("map the event file");
+        let event = ShEvent::new(&mut counter).expect("an event's counter");
+        let (ping, _) = pingpong::shm_words(&trigger);
+        ready();
+        let mut last = ping.load(Ordering::Acquire);
+        loop {
+            let now = ping.load(Ordering::Acquire);
+            if now != last {
+                if now == pingpong::QUIT {
+                    return;
+                }
+                event.notify();
+                last = now;
+            }
+        }
     }
 
     /// Answers each line N with the time N reopens took, in ns.

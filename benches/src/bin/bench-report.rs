@@ -451,6 +451,18 @@ mod report {
             "shm-bridge",
             &["empty-program"],
         );
+        for (kind, name) in [("SetEvent", "wine-set"), ("PulseEvent", "wine-pulse")] {
+            t.row(
+                &format!(
+                    "event: {kind} under Wine to a Linux waiter's return, through the bridge \
+                     (native: `ShEvent::notify` in another Linux process)"
+                ),
+                "bridge-event",
+                "",
+                name,
+                &["native"],
+            );
+        }
         if let (Some(bridge), Some(empty)) = (
             t.get("bridge-startup", "shm-bridge", "").cloned(),
             t.get("bridge-startup", "empty-program", "").cloned(),

@@ -119,6 +119,18 @@ mod standin {
             #[command(flatten)]
             page: PageArgs,
         },
+        /// Sets or pulses the existing event EVENT each time the number at 0
+        /// changes, spinning, until u64::MAX (the events benchmark's game).
+        EventEcho {
+            #[command(flatten)]
+            page: PageArgs,
+            /// The event's name.
+            #[arg(long = "event")]
+            event: String,
+            /// How to signal it.
+            #[arg(long)]
+            kind: SignalKind,
+        },
         /// Prints `ready` and exits.
         Empty,
         /// Does nothing until ended, under whatever exe name it was given.
@@ -231,6 +243,10 @@ mod standin {
             }
             Mode::Pingpong { page } => {
                 pingpong(&page)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Mode::EventEcho { page, event, kind } => {
+                event_echo(&page, &event, kind)?;
                 Ok(ExitCode::SUCCESS)
             }
             Mode::Empty => {
@@ -443,6 +459,34 @@ mod standin {
                     return Ok(());
                 }
                 pong.store(now, Ordering::Release);
+                last = now;
+            }
+        }
+    }
+
+    /// Signals the event `name` for every new number at PING, spinning,
+    /// until `u64::MAX`.
+    fn event_echo(p: &PageArgs, name: &str, kind: SignalKind) -> Result<(), String> {
+        let page = mapping(&p.map, p.size as usize)?;
+        let ping = page
+            .get_mut(..8)
+            .ok_or_else(|| format!("{}: shorter than 8 bytes", p.map))?
+            .atomics::<AtomicU64>()
+            .map_err(|e| format!("{}: {e}", p.map))?;
+        let event =
+            Event::open_named(name).map_err(|e| format!("opening the event {name}: {e}"))?;
+        println!("echoing");
+        let mut last = ping[0].load(Ordering::Acquire);
+        loop {
+            let now = ping[0].load(Ordering::Acquire);
+            if now != last {
+                if now == u64::MAX {
+                    return Ok(());
+                }
+                match kind {
+                    SignalKind::Pulse => event.pulse(),
+                    SignalKind::Set => event.set(),
+                }
                 last = now;
             }
         }
