@@ -38,6 +38,7 @@ const UNDER_WINE: [(&str, &[&str]); 2] = [
             "list_clean",
             "doctor_games",
             "flatpak",
+            "events",
         ],
     ),
 ];
