@@ -16,7 +16,16 @@ use crate::windows::{self, WINDOWS};
 /// The Debian release whose Wine is tested, and what it must hold: Wine,
 /// and bwrap for the Steam container stand-in.
 const SUITE: &str = "trixie";
-const PACKAGES: [&str; 3] = ["wine", "wine64", "bubblewrap"];
+/// Wine, and what tests run beside it: bwrap for the Flatpak stand-in, a
+/// C compiler and Python for the README's event waiters.
+const PACKAGES: [&str; 6] = [
+    "wine",
+    "wine64",
+    "bubblewrap",
+    "gcc",
+    "libc6-dev",
+    "python3",
+];
 /// Where debootstrap fetches from, unless SHM_DEBIAN_MIRROR says otherwise.
 const MIRROR: &str = "http://deb.debian.org/debian";
 
