@@ -13,8 +13,7 @@ use anyhow::{Context, Result, bail};
 use crate::process::{cargo, is_root, root, run as run_cmd, show, target_dir};
 use crate::windows::{self, WINDOWS};
 
-/// The Debian release whose Wine is tested, and what it must hold: Wine,
-/// and bwrap for the Steam container stand-in.
+/// The Debian release whose Wine is tested.
 const SUITE: &str = "trixie";
 /// Wine, and what tests run beside it: bwrap for the Flatpak stand-in, a
 /// C compiler and Python for the README's event waiters.
