@@ -13,6 +13,7 @@ pub mod core;
 #[cfg(unix)]
 pub mod linux;
 pub mod model;
+pub mod scenario;
 pub mod sys;
 pub mod titles;
 #[cfg(windows)]

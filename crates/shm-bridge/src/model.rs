@@ -4,11 +4,18 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The model's version, in every JSON document (`schema_version`): raised
+/// when a field changes meaning or goes; new fields keep it. The JSON
+/// Schema is `crates/shm-bridge/schema/telemetry.schema.json`.
+pub const MODEL_VERSION: u32 = 1;
 
 /// One sample of a title's telemetry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Telemetry {
+    /// The title, as the presets table names it (set by the reader).
+    pub title: Option<String>,
     /// The car, as the game names it.
     pub car: Option<String>,
     /// The track, as the game names it.
@@ -51,13 +58,20 @@ pub struct Telemetry {
     pub last_lap_ms: Option<i64>,
     /// The best lap of the session, ms.
     pub best_lap_ms: Option<i64>,
+    /// Tyre core (or, where the title has no core, tread) temperatures, °C:
+    /// front left, front right, rear left, rear right.
+    pub tyre_temps_c: Option<[f32; 4]>,
+    /// Tyre pressures, kPa, in the same order.
+    pub tyre_pressures_kpa: Option<[f32; 4]>,
+    /// The flags shown to the player now; empty when none is.
+    pub flags: Option<Vec<Flag>>,
     /// A counter the game moves with each update, to tell fresh samples
     /// from stale ones (AC's packet id, rF2's version, iRacing's tick).
     pub update: Option<i64>,
 }
 
 /// The kind of session and what is left of it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// `practice`, `qualifying`, `race`, ... as the title names them.
     pub kind: Option<String>,
@@ -67,8 +81,30 @@ pub struct Session {
     pub laps_left: Option<i32>,
 }
 
+/// A flag shown to the player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flag {
+    /// Green: racing.
+    Green,
+    /// Yellow: danger ahead, no overtaking.
+    Yellow,
+    /// Blue: a faster car is about to lap the player.
+    Blue,
+    /// White: a slow car ahead, or the last lap (as the title uses it).
+    White,
+    /// Chequered: the session is over.
+    Checkered,
+    /// Black: the player is called in or disqualified.
+    Black,
+    /// Red: the session is stopped.
+    Red,
+    /// A penalty for the player (black and white, drive-through, ...).
+    Penalty,
+}
+
 /// Whether the car is being driven.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// On track, the clock running.

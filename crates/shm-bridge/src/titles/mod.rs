@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::core::presets::Preset;
 use crate::model::Telemetry;
+use crate::scenario::Scenario;
 
 include!(concat!(env!("OUT_DIR"), "/families.rs"));
 
@@ -27,6 +28,11 @@ pub trait Family: Sync + std::fmt::Debug {
     /// The model and the family's own view of a sample's pages: each page
     /// this family knew and could read, as one consistent copy.
     fn decode(&self, pages: &Copies<'_>) -> Decoded;
+
+    /// A known session of the family's pages, for the stand-in and tests.
+    fn scenario(&self) -> Option<&'static dyn Scenario> {
+        None
+    }
 }
 
 /// One page of a family.
@@ -52,6 +58,23 @@ pub enum Protocol {
     /// copies that agree.
     CounterAfter {
         /// Where the counter is.
+        offset: usize,
+    },
+    /// Two little-endian `u32`s the writer raises, `begin` before an update
+    /// and `end` after it (rFactor 2's `mVersionUpdateBegin`/`End`): whole
+    /// when they are equal, and the same, before and after two copies that
+    /// agree.
+    VersionPair {
+        /// Where `begin` is.
+        begin: usize,
+        /// Where `end` is.
+        end: usize,
+    },
+    /// A little-endian `u32` the writer makes odd while it writes (Project
+    /// CARS 2's `mSequenceNumber`): whole when it is even, and the same,
+    /// before and after two copies that agree.
+    OddWhileWriting {
+        /// Where the sequence number is.
         offset: usize,
     },
 }
@@ -130,6 +153,30 @@ mod tests {
                 "no title uses the family {}",
                 f.key()
             );
+        }
+    }
+
+    #[test]
+    fn every_scenario_decodes_to_the_model_it_expects() {
+        for family in FAMILIES {
+            let Some(scenario) = family.scenario() else {
+                continue;
+            };
+            for n in [1, 2, 599, 6001, 123_457] {
+                let frame = scenario.frame(n);
+                let mut copies = Copies::default();
+                for update in &frame {
+                    let page = family.page(update.file).expect("a page of the family");
+                    let len = page.len.min(update.bytes.len());
+                    copies.push(page.label, &update.bytes[..len]);
+                }
+                assert_eq!(
+                    family.decode(&copies).telemetry,
+                    scenario.expected(n),
+                    "{}, frame {n}",
+                    family.key()
+                );
+            }
         }
     }
 }

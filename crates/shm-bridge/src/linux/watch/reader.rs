@@ -422,26 +422,64 @@ enum Outcome {
 /// Bytes of the second copy compared at a time.
 const CHUNK: usize = 64 * 1024;
 
+/// What a page's protocol words said around a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Guard {
+    /// The words, as one number: a copy is whole only if it is the same
+    /// before and after.
+    value: u64,
+    /// Whether they said the writer was not in the middle of an update.
+    settled: bool,
+}
+
+impl Guard {
+    /// The protocol's words, each read by `read(offset)`; `None` when
+    /// one cannot be read or the protocol has none.
+    fn of(protocol: Protocol, read: impl Fn(usize) -> Option<u32>) -> Option<Guard> {
+        match protocol {
+            Protocol::Settled => None,
+            Protocol::CounterAfter { offset } => read(offset).map(|v| Guard {
+                value: u64::from(v),
+                settled: true,
+            }),
+            Protocol::VersionPair { begin, end } => {
+                let (b, e) = (read(begin)?, read(end)?);
+                Some(Guard {
+                    value: u64::from(b) << 32 | u64::from(e),
+                    settled: b == e,
+                })
+            }
+            Protocol::OddWhileWriting { offset } => read(offset).map(|v| Guard {
+                value: u64::from(v),
+                settled: v % 2 == 0,
+            }),
+        }
+    }
+}
+
 /// Copies `len` bytes of `file` until the page's protocol says a copy is
 /// whole, at most [`TRIES`] times.
 fn stable_copy(file: &CheckedFile, len: usize, protocol: Protocol) -> std::io::Result<Copy> {
-    let counter = match protocol {
-        Protocol::CounterAfter { offset } => Some(offset as u64),
-        Protocol::Settled => None,
-    };
-    // The counter is read the way the bytes are; a torn read of it differs
-    // from the other, and the try is taken again.
-    let read_counter = || -> std::io::Result<Option<i32>> {
-        let Some(offset) = counter else {
-            return Ok(None);
+    // The words are read the way the bytes are; a torn read of one differs
+    // from the other, and the try is taken again. A word that cannot be
+    // read (a short file) reads as none, and so never as settled.
+    let read_guard = || -> std::io::Result<Option<Guard>> {
+        let read = |offset: usize| {
+            let mut word = [0u8; 4];
+            let n = file.read_at(&mut word, offset as u64).ok()?;
+            (n == word.len()).then(|| u32::from_le_bytes(word))
         };
-        let mut word = [0u8; 4];
-        let n = file.read_at(&mut word, offset)?;
-        Ok((n == word.len()).then(|| i32::from_le_bytes(word)))
+        Ok(match protocol {
+            Protocol::Settled => None,
+            _ => Some(Guard::of(protocol, read).unwrap_or(Guard {
+                value: 0,
+                settled: false,
+            })),
+        })
     };
     stable_copy_with(
         len,
-        read_counter,
+        read_guard,
         |dst, offset| file.read_at(dst, offset as u64),
         || std::thread::sleep(SETTLE),
     )
@@ -452,14 +490,14 @@ fn stable_copy(file: &CheckedFile, len: usize, protocol: Protocol) -> std::io::R
 /// many there were.
 fn stable_copy_with(
     len: usize,
-    mut read_counter: impl FnMut() -> std::io::Result<Option<i32>>,
+    mut read_guard: impl FnMut() -> std::io::Result<Option<Guard>>,
     mut copy: impl FnMut(&mut [u8], usize) -> std::io::Result<usize>,
     mut settle: impl FnMut(),
 ) -> std::io::Result<Copy> {
     let mut bytes = vec![0u8; len];
     let mut chunk = vec![0u8; CHUNK.min(len)];
     for _ in 0..TRIES {
-        let before = read_counter()?;
+        let before = read_guard()?;
         let got = copy(&mut bytes, 0)?;
         if got < len {
             bytes.truncate(got);
@@ -484,8 +522,8 @@ fn stable_copy_with(
                 break;
             }
         }
-        let after = read_counter()?;
-        if same && before == after {
+        let after = read_guard()?;
+        if same && before == after && before.is_none_or(|g| g.settled) {
             return Ok(Copy {
                 bytes,
                 outcome: Outcome::Consistent,

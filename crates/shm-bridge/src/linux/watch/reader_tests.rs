@@ -130,7 +130,13 @@ impl Scripted {
         };
         let copy = stable_copy_with(
             4,
-            || Ok(Some(page.borrow().writes[page.borrow().at].0)),
+            || {
+                let value = page.borrow().writes[page.borrow().at].0;
+                Ok(Some(Guard {
+                    value: value as u64,
+                    settled: true,
+                }))
+            },
             |dst, _| {
                 dst.fill(page.borrow().writes[page.borrow().at].1);
                 if step_on_copy {
@@ -221,4 +227,35 @@ fn a_file_truncated_while_read_is_a_short_copy_not_a_crash() {
     let s = t.sample();
     assert_eq!(s.raw().next().unwrap().1.bytes.len(), 100);
     assert!(s.pages[1].result.is_ok());
+}
+
+#[test]
+fn a_writer_mid_update_by_its_own_words_is_never_taken() {
+    let words = |pairs: &'static [(usize, u32)]| {
+        move |offset: usize| pairs.iter().find(|(o, _)| *o == offset).map(|(_, v)| *v)
+    };
+    let pair = Protocol::VersionPair { begin: 0, end: 4 };
+    assert!(Guard::of(pair, words(&[(0, 7), (4, 7)])).unwrap().settled);
+    assert!(!Guard::of(pair, words(&[(0, 8), (4, 7)])).unwrap().settled);
+    let odd = Protocol::OddWhileWriting { offset: 8 };
+    assert!(Guard::of(odd, words(&[(8, 10)])).unwrap().settled);
+    assert!(!Guard::of(odd, words(&[(8, 11)])).unwrap().settled);
+    assert_eq!(Guard::of(odd, words(&[])), None);
+    // Copies that agree, words that say "writing": refused every time.
+    let copy = stable_copy_with(
+        4,
+        || {
+            Ok(Some(Guard {
+                value: 11,
+                settled: false,
+            }))
+        },
+        |dst, _| {
+            dst.fill(1);
+            Ok(dst.len())
+        },
+        || {},
+    )
+    .unwrap();
+    assert_eq!(copy.outcome, Outcome::Changing);
 }

@@ -13,6 +13,7 @@ mod pages;
 pub mod synthetic;
 
 use super::{Copies, Decoded, Family, Page, Protocol};
+use crate::scenario::Scenario;
 use crate::model::{Session, Status, Telemetry};
 pub use pages::{Graphics, Physics, Static};
 use pages::{GraphicsPage, PhysicsPage, StaticPage};
@@ -110,6 +111,10 @@ impl Family for AcFamily {
         })
     }
 
+    fn scenario(&self) -> Option<&'static dyn Scenario> {
+        Some(&synthetic::SESSION)
+    }
+
     fn decode(&self, pages: &Copies<'_>) -> Decoded {
         let physics = pages.get("physics").and_then(Physics::decode);
         let graphics = pages.get("graphics").and_then(Graphics::decode);
@@ -188,7 +193,7 @@ fn telemetry(p: Option<&Physics>, g: Option<&Graphics>, s: Option<&Static>) -> T
         lap_time_ms: g.map(|g| i64::from(g.i_current_time)).filter(|&t| t >= 0),
         last_lap_ms: g.and_then(|g| lap_ms(g.i_last_time)),
         best_lap_ms: g.and_then(|g| lap_ms(g.i_best_time)),
-        clutch: None,
+        ..Telemetry::default()
     }
 }
 

@@ -1,7 +1,8 @@
 //! The synthetic session the sim stand-in drives: every value is a pure
 //! function of the packet id, so a reader can check what it decoded.
-use super::{Graphics, Physics, Static};
-use crate::model::lap_time;
+use super::{GRAPHICS, GRAPHICS_LEN, Graphics, PHYSICS, PHYSICS_LEN, Physics, STATIC, STATIC_LEN, Static};
+use crate::model::{Session, Status, Telemetry, lap_time};
+use crate::scenario::{Publish, Scenario, Update};
 
 /// Updates per second the stand-in writes.
 pub const RATE_HZ: u32 = 60;
@@ -85,5 +86,67 @@ pub fn graphics(id: i32) -> Graphics {
         i_last_time: done(LAP_MS),
         i_best_time: if laps > 0 { LAP_MS } else { i32::MAX },
         session_time_left: 3_600_000.0 - id as f32 * (1000.0 / RATE_HZ as f32),
+    }
+}
+
+/// The session as a [`Scenario`]: frame `n` is packet `n`.
+pub static SESSION: AcSession = AcSession;
+
+/// The Assetto Corsa family's known session.
+#[derive(Debug)]
+pub struct AcSession;
+
+impl Scenario for AcSession {
+    fn frame(&self, n: u32) -> Vec<Update> {
+        let id = i32::try_from(n).unwrap_or(i32::MAX);
+        let page = |file, len, encode: &dyn Fn(&mut [u8]), publish| {
+            let mut bytes = vec![0u8; len];
+            encode(&mut bytes);
+            Update {
+                file,
+                bytes,
+                publish,
+            }
+        };
+        let counter = Publish::CounterLast { offset: 0 };
+        vec![
+            page(PHYSICS, PHYSICS_LEN, &|b| physics(id).encode(b), counter),
+            page(GRAPHICS, GRAPHICS_LEN, &|b| graphics(id).encode(b), counter),
+            page(STATIC, STATIC_LEN, &|b| statics().encode(b), Publish::Plain),
+        ]
+    }
+
+    fn expected(&self, n: u32) -> Telemetry {
+        let id = i32::try_from(n).unwrap_or(i32::MAX);
+        let (p, g, s) = (physics(id), graphics(id), statics());
+        let laps = id / LAP_PACKETS;
+        Telemetry {
+            car: Some(s.car_model),
+            track: Some(s.track),
+            driver: Some("Demo Driver".into()),
+            session: Some(Session {
+                kind: Some("race".into()),
+                time_left_s: Some(g.session_time_left / 1000.0),
+                laps_left: None,
+            }),
+            status: Some(Status::Live),
+            speed_kmh: Some(p.speed_kmh),
+            rpm: Some(p.rpm),
+            max_rpm: Some(9250),
+            gear: Some(p.gear - 1),
+            throttle: Some(p.gas),
+            brake: Some(p.brake),
+            steering: Some(p.steer_angle),
+            fuel_l: Some(p.fuel),
+            fuel_capacity_l: Some(120.0),
+            lap: Some(laps + 1),
+            position: Some(3 + laps % 3),
+            cars: Some(24),
+            lap_time_ms: Some(i64::from(g.i_current_time)),
+            last_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
+            best_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
+            update: Some(i64::from(id)),
+            ..Telemetry::default()
+        }
     }
 }

@@ -1,0 +1,169 @@
+//! Known sessions that a stand-in writes the way a title's game does.
+//!
+//! Frame `n` of a scenario is a pure function of `n`: its pages' bytes, how
+//! the game publishes each (the title's update protocol), and the model a
+//! reader must make of them. The Windows stand-in (`sim-standin scenario`)
+//! writes them into the bridged mappings under Wine; tests compare what
+//! `watch` decodes with [`Scenario::expected`], which each title writes
+//! from its scenario's numbers, not through its decoder.
+
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering, fence};
+
+use shmem::{ShBytes, ShMemError};
+
+use crate::model::Telemetry;
+
+/// A title family's known session.
+pub trait Scenario: Sync {
+    /// Frame `n`'s pages, by mapping file name.
+    fn frame(&self, n: u32) -> Vec<Update>;
+
+    /// The model a reader makes of frame `n` (its `title` left `None`).
+    fn expected(&self, n: u32) -> Telemetry;
+}
+
+/// One page of a frame.
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// The mapping's file name (`acpmf_physics`).
+    pub file: &'static str,
+    /// The page's bytes from its start (the mapping may be larger).
+    pub bytes: Vec<u8>,
+    /// How the game makes a new copy known.
+    pub publish: Publish,
+}
+
+/// How a game publishes an update of a page, so that readers can tell a
+/// whole copy from one taken while it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    /// Written as it is: a page written once, or a title with no protocol.
+    Plain,
+    /// The fields, then the little-endian `i32` counter at `offset`, which
+    /// moves with each update (AC's `packetId`).
+    CounterLast {
+        /// Where the counter is.
+        offset: usize,
+    },
+    /// rFactor 2's: the `u32` at `begin` raised by one, the fields, then
+    /// the `u32` at `end` made equal to it.
+    VersionPair {
+        /// `mVersionUpdateBegin`.
+        begin: usize,
+        /// `mVersionUpdateEnd`.
+        end: usize,
+    },
+    /// Project CARS 2's: the `u32` at `offset` made odd, the fields, then
+    /// even again (`mSequenceNumber`).
+    OddWhileWriting {
+        /// Where the sequence number is.
+        offset: usize,
+    },
+}
+
+impl Update {
+    /// Writes the update into `page` as the game does. `midway` runs
+    /// between the two halves of the fields: a stand-in that pauses there
+    /// is caught mid-write by any reader that ignores the protocol.
+    pub fn publish(&self, page: &mut ShBytes, mut midway: impl FnMut()) -> Result<(), ShMemError> {
+        let len = self.bytes.len().min(page.len());
+        let bytes = &self.bytes[..len];
+        // The words of the protocol are written by the protocol, not with the fields.
+        let words: &[usize] = match self.publish {
+            Publish::Plain => &[],
+            Publish::CounterLast { offset } | Publish::OddWhileWriting { offset } => &[offset],
+            Publish::VersionPair { begin, end } => &[begin, end],
+        };
+        let fields = |page: &ShBytes, midway: &mut dyn FnMut()| {
+            write_except(page, bytes, words, midway);
+        };
+        match self.publish {
+            Publish::Plain => fields(page, &mut midway),
+            Publish::CounterLast { offset } => {
+                fields(page, &mut midway);
+                let value = i32::from_le_bytes(word_of(bytes, offset));
+                atomic_i32(page, offset)?.store(value, Ordering::Release);
+            }
+            Publish::VersionPair { begin, end } => {
+                let version = atomic_u32(page, begin)?.load(Ordering::Relaxed);
+                let next = version.wrapping_add(1);
+                atomic_u32(page, begin)?.store(next, Ordering::Relaxed);
+                fence(Ordering::Release);
+                fields(page, &mut midway);
+                atomic_u32(page, end)?.store(next, Ordering::Release);
+            }
+            Publish::OddWhileWriting { offset } => {
+                let sequence = atomic_u32(page, offset)?.load(Ordering::Relaxed);
+                let odd = sequence | 1;
+                atomic_u32(page, offset)?.store(odd, Ordering::Relaxed);
+                fence(Ordering::Release);
+                fields(page, &mut midway);
+                atomic_u32(page, offset)?.store(odd.wrapping_add(1), Ordering::Release);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Copies `bytes` into `page` but for the 4-byte `words`, in two halves
+/// with `midway` between them.
+fn write_except(page: &ShBytes, bytes: &[u8], words: &[usize], midway: &mut dyn FnMut()) {
+    let len = bytes.len();
+    let half = len / 2;
+    let mut cuts = vec![0, half, len];
+    for &word in words {
+        cuts.extend([word.min(len), (word + 4).min(len)]);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut paused = false;
+    for span in cuts.windows(2) {
+        let (from, to) = (span[0], span[1]);
+        if from == half && !paused {
+            midway();
+            paused = true;
+        }
+        let in_a_word = words.iter().any(|&w| from >= w && to <= w + 4);
+        if !in_a_word && let Some(dst) = page.get(from..to) {
+            dst.copy_from_slice(&bytes[from..to]);
+        }
+    }
+    if !paused {
+        midway();
+    }
+}
+
+/// The 4 bytes at `offset` of `bytes` (zeros past its end).
+fn word_of(bytes: &[u8], offset: usize) -> [u8; 4] {
+    let mut word = [0u8; 4];
+    if let Some(src) = bytes.get(offset..offset + 4) {
+        word.copy_from_slice(src);
+    }
+    word
+}
+
+fn atomic_u32(page: &mut ShBytes, offset: usize) -> Result<&AtomicU32, ShMemError> {
+    let len = page.len();
+    let word = page
+        .get_mut(offset..offset + 4)
+        .ok_or(ShMemError::OutOfBounds {
+            what: "a protocol's counter (u32)",
+            offset,
+            needed: 4,
+            len,
+        })?;
+    Ok(&word.atomics::<AtomicU32>()?[0])
+}
+
+fn atomic_i32(page: &mut ShBytes, offset: usize) -> Result<&AtomicI32, ShMemError> {
+    let len = page.len();
+    let word = page
+        .get_mut(offset..offset + 4)
+        .ok_or(ShMemError::OutOfBounds {
+            what: "a protocol's counter (i32)",
+            offset,
+            needed: 4,
+            len,
+        })?;
+    Ok(&word.atomics::<AtomicI32>()?[0])
+}
