@@ -16,6 +16,7 @@
 //! sim-standin pages [--hold S] NAME:SIZE...
 //! sim-standin signal --event NAME --kind pulse|set [--rate HZ] [--seconds S]
 //! sim-standin wait --event NAME [--seconds S]
+//! sim-standin scenario --game TITLE [--rate HZ] [--frame N] [--torn] [--seconds S]
 //! ```
 //! The counter page: u64 counter at 0 (bumped every 10 ms), u64 request at
 //! 8 (written by someone else), u64 echo at 16 (the game copies the request
@@ -48,6 +49,12 @@
 //! gets 1000 + its place in the list as an `i32` at offset 0; then it holds
 //! them for `--hold` seconds (default 2) and exits.
 //!
+//! `scenario` is any title with a decoder: its family's known session
+//! (`shm_bridge::scenario`), written into the title's mappings (the presets
+//! table's names and sizes) with the title's own update protocol, RATE
+//! frames a second from frame 1, or `--frame N` once and held. `--torn`
+//! pauses halfway through each page's write, inside the protocol.
+//!
 //! `signal` is a game's update event: it creates the named event as the
 //! game's SDK does (`pulse`: manual-reset and pulsed each frame, as
 //! iRacing's irsdk_server.cpp; `set`: auto-reset and set each update, as Le
@@ -69,28 +76,25 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(windows)]
+mod events;
+#[cfg(windows)]
+mod pages;
+#[cfg(windows)]
+mod sessions;
+
+#[cfg(windows)]
 mod standin {
     use std::process::ExitCode;
-    use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
     use clap::{Args, Parser, Subcommand};
     use shm_bridge::cli::values;
-    use shm_bridge::sys::windows::game::{crash_with_access_violation, game_mapping};
-    use shm_bridge::sys::windows::sync::Event;
-    use shm_bridge::titles::ac::{self, synthetic};
+    use shm_bridge::sys::windows::game::game_mapping;
     use shmem::ShBytes;
 
-    /// The offsets of the ping-pong page: the benchmark's number, the echo.
-    const PING: usize = 0;
-    const PONG: usize = 8;
-
-    /// The offsets of the counter page.
-    const COUNTER: usize = 0;
-    const REQUEST: usize = 8;
-    const ECHO: usize = 16;
-    const QUIT: usize = 24;
-    const PAGE_LEN: usize = 32;
+    use crate::events::{event_echo, signal, wait};
+    use crate::pages::{PAGE_LEN, counter, pingpong, read};
+    use crate::sessions::{acc_session, scenario};
 
     /// A sim game's shared memory, for tests and the demo.
     #[derive(Debug, Parser)]
@@ -130,6 +134,26 @@ mod standin {
             /// How to signal it.
             #[arg(long)]
             kind: SignalKind,
+        },
+        /// A title's known scenario (its family's), written into the title's
+        /// mappings with its update protocol: RATE frames a second, or one
+        /// frame held.
+        Scenario {
+            /// The title, as `--game` takes it.
+            #[arg(long)]
+            game: String,
+            /// Frames a second.
+            #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1000))]
+            rate: u32,
+            /// Writes this frame once and holds it.
+            #[arg(long)]
+            frame: Option<u32>,
+            /// Pauses halfway through writing each page (within its update
+            /// protocol), where a reader ignoring the protocol is caught.
+            #[arg(long)]
+            torn: bool,
+            #[command(flatten)]
+            run: RunArgs,
         },
         /// Prints `ready` and exits.
         Empty,
@@ -186,7 +210,7 @@ mod standin {
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-    enum SignalKind {
+    pub enum SignalKind {
         /// A manual-reset event, pulsed (iRacing).
         Pulse,
         /// An auto-reset event, set (Le Mans Ultimate).
@@ -194,28 +218,28 @@ mod standin {
     }
 
     #[derive(Debug, Args)]
-    struct PageArgs {
+    pub struct PageArgs {
         /// The mapping's name.
         #[arg(long = "map")]
-        map: String,
+        pub map: String,
         /// The view's size in bytes (at least 32).
         #[arg(long, value_parser = clap::value_parser!(u32).range(PAGE_LEN as i64..))]
-        size: u32,
+        pub size: u32,
     }
 
     #[derive(Debug, Args)]
-    struct RunArgs {
+    pub struct RunArgs {
         /// The exit code when done.
         #[arg(long, default_value_t = 0)]
-        exit_code: u8,
+        pub exit_code: u8,
         /// Stop after this long (default: when told to).
         #[arg(long, value_parser = values::seconds)]
-        seconds: Option<Duration>,
+        pub seconds: Option<Duration>,
     }
 
     impl RunArgs {
         /// Whether the time given with `--seconds` has passed.
-        fn expired(&self, start: Instant) -> bool {
+        pub fn expired(&self, start: Instant) -> bool {
             self.seconds.is_some_and(|s| start.elapsed() >= s)
         }
     }
@@ -248,6 +272,16 @@ mod standin {
             Mode::EventEcho { page, event, kind } => {
                 event_echo(&page, &event, kind)?;
                 Ok(ExitCode::SUCCESS)
+            }
+            Mode::Scenario {
+                game,
+                rate,
+                frame,
+                torn,
+                run,
+            } => {
+                scenario(&game, rate, frame, torn, &run)?;
+                Ok(ExitCode::from(run.exit_code))
             }
             Mode::Empty => {
                 println!("ready");
@@ -312,7 +346,7 @@ mod standin {
     }
 
     /// The mapping `name` as a game makes it, saying whether it was bridged.
-    fn mapping(name: &str, size: usize) -> Result<&'static mut ShBytes, String> {
+    pub fn mapping(name: &str, size: usize) -> Result<&'static mut ShBytes, String> {
         let (page, existed) =
             game_mapping(name, size).map_err(|e| format!("creating the mapping {name}: {e}"))?;
         println!(
@@ -324,238 +358,5 @@ mod standin {
             }
         );
         Ok(page)
-    }
-
-    fn counter(p: &PageArgs, run: &RunArgs) -> Result<(), String> {
-        let page = mapping(&p.map, p.size as usize)?;
-        let error = |e: shmem::ShMemError| format!("{}: {e}", p.map);
-        // The page as atomics of the sizes its layout gives each word.
-        let (words, flag) = page
-            .get_mut(..PAGE_LEN)
-            .ok_or_else(|| format!("{}: shorter than the counter page", p.map))?
-            .split_at_mut(QUIT);
-        let words = words.atomics::<AtomicU64>().map_err(error)?;
-        let (counter, request, echo) = (&words[COUNTER / 8], &words[REQUEST / 8], &words[ECHO / 8]);
-        let quit = &flag
-            .split_at_mut(4)
-            .0
-            .atomics::<AtomicU32>()
-            .map_err(error)?[0];
-        let start = Instant::now();
-        let mut last_request = request.load(Ordering::Acquire);
-        loop {
-            counter.fetch_add(1, Ordering::Release);
-            let r = request.load(Ordering::Acquire);
-            if r != last_request {
-                echo.store(r, Ordering::Release);
-                println!("request {r}");
-                last_request = r;
-            }
-            match quit.load(Ordering::Acquire) {
-                1 => {
-                    println!("quit requested");
-                    break;
-                }
-                2 => {
-                    println!("crashing as asked");
-                    crash_with_access_violation();
-                }
-                _ => {}
-            }
-            if run.expired(start) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Ok(())
-    }
-
-    /// Creates the event `name` as a game does and signals it `rate` times a
-    /// second until `--seconds` pass.
-    fn signal(name: &str, kind: SignalKind, rate: u32, run: &RunArgs) -> Result<(), String> {
-        let (event, existed) = Event::create_named(name, kind == SignalKind::Pulse)
-            .map_err(|e| format!("creating the event {name}: {e}"))?;
-        println!(
-            "event {name}: {}",
-            if existed {
-                "already existed (bridged)"
-            } else {
-                "created by the game itself (not bridged)"
-            }
-        );
-        let start = Instant::now();
-        let period = Duration::from_secs(1) / rate;
-        let mut sent: u32 = 0;
-        while !run.expired(start) {
-            match kind {
-                SignalKind::Pulse => event.pulse(),
-                SignalKind::Set => event.set(),
-            }
-            sent += 1;
-            let next = period
-                .checked_mul(sent)
-                .and_then(|d| start.checked_add(d))
-                .ok_or("the clock ran out")?;
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        }
-        println!("signalled {sent}");
-        Ok(())
-    }
-
-    /// Counts the returns of waits on the existing event `name` until
-    /// `--seconds` pass.
-    fn wait(name: &str, run: &RunArgs) -> Result<(), String> {
-        let event =
-            Event::open_named(name).map_err(|e| format!("opening the event {name}: {e}"))?;
-        println!("waiting on {name}");
-        let start = Instant::now();
-        let limit = run.seconds.unwrap_or(Duration::from_secs(10));
-        let mut woke: u32 = 0;
-        while let Some(left) = limit.checked_sub(start.elapsed()).filter(|l| !l.is_zero()) {
-            let millis = u32::try_from(left.as_millis()).unwrap_or(u32::MAX);
-            if event.wait_at_most(millis) {
-                woke += 1;
-            }
-        }
-        println!("woke {woke}");
-        Ok(())
-    }
-
-    /// Prints the first `count` new values of the i32 at offset 0 of the
-    /// existing mapping `name`, checking every 10 ms.
-    fn read(name: &str, count: u32, run: &RunArgs) -> Result<(), String> {
-        let mapping = shmem::WinShMem::open(name).map_err(|e| format!("opening {name}: {e}"))?;
-        println!("opened {name}: {} bytes", mapping.len());
-        let start = Instant::now();
-        let mut last = None;
-        let mut seen = 0;
-        while seen < count && !run.expired(start) {
-            let value = mapping.read::<i32>(0).map_err(|e| format!("{name}: {e}"))?;
-            if last != Some(value) {
-                println!("value {value}");
-                last = Some(value);
-                seen += 1;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Ok(())
-    }
-
-    /// Echoes every new number at PING into PONG, spinning, until `u64::MAX`.
-    fn pingpong(p: &PageArgs) -> Result<(), String> {
-        let page = mapping(&p.map, p.size as usize)?;
-        let words = page
-            .get_mut(..16)
-            .ok_or_else(|| format!("{}: shorter than the ping-pong page", p.map))?
-            .atomics::<AtomicU64>()
-            .map_err(|e| format!("{}: {e}", p.map))?;
-        let (ping, pong) = (&words[PING / 8], &words[PONG / 8]);
-        println!("echoing");
-        let mut last = pong.load(Ordering::Acquire);
-        loop {
-            let now = ping.load(Ordering::Acquire);
-            if now != last {
-                if now == u64::MAX {
-                    return Ok(());
-                }
-                pong.store(now, Ordering::Release);
-                last = now;
-            }
-        }
-    }
-
-    /// Signals the event `name` for every new number at PING, spinning,
-    /// until `u64::MAX`.
-    fn event_echo(p: &PageArgs, name: &str, kind: SignalKind) -> Result<(), String> {
-        let page = mapping(&p.map, p.size as usize)?;
-        let ping = page
-            .get_mut(..8)
-            .ok_or_else(|| format!("{}: shorter than 8 bytes", p.map))?
-            .atomics::<AtomicU64>()
-            .map_err(|e| format!("{}: {e}", p.map))?;
-        let event =
-            Event::open_named(name).map_err(|e| format!("opening the event {name}: {e}"))?;
-        println!("echoing");
-        let mut last = ping[0].load(Ordering::Acquire);
-        loop {
-            let now = ping[0].load(Ordering::Acquire);
-            if now != last {
-                if now == u64::MAX {
-                    return Ok(());
-                }
-                match kind {
-                    SignalKind::Pulse => event.pulse(),
-                    SignalKind::Set => event.set(),
-                }
-                last = now;
-            }
-        }
-    }
-
-    /// One of the pages ACC bumps a packet id in.
-    struct Page {
-        name: &'static str,
-        view: &'static mut ShBytes,
-        /// The next update, encoded here first and then copied in.
-        buf: Vec<u8>,
-    }
-
-    impl Page {
-        fn open(name: &'static str, len: usize) -> Result<Page, String> {
-            Ok(Page {
-                name,
-                view: mapping(&format!("Local\\{name}"), len)?,
-                buf: vec![0; len],
-            })
-        }
-
-        /// Copies the update in: every field first, then the packet id (at
-        /// offset 0) with release ordering, so that a reader that sees the
-        /// new id after the copy also sees the fields it stands for.
-        fn publish(&mut self) -> Result<(), String> {
-            let (packet_id, fields) = self.view.split_at_mut(4);
-            fields.copy_from_slice(&self.buf[4..]);
-            let id = i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
-            packet_id
-                .atomics::<AtomicI32>()
-                .map_err(|e| format!("{}: {e}", self.name))?[0]
-                .store(id, Ordering::Release);
-            Ok(())
-        }
-    }
-
-    fn acc_session(run: &RunArgs) -> Result<(), String> {
-        let mut physics = Page::open(ac::PHYSICS, ac::PHYSICS_LEN)?;
-        let mut graphics = Page::open(ac::GRAPHICS, ac::GRAPHICS_LEN)?;
-        let statics = mapping(&format!("Local\\{}", ac::STATIC), ac::STATIC_LEN)?;
-
-        let session = synthetic::statics();
-        let mut buf = vec![0u8; ac::STATIC_LEN];
-        session.encode(&mut buf);
-        statics.copy_from_slice(&buf);
-        println!(
-            "static page written: {} at {}",
-            session.car_model, session.track
-        );
-        println!("writing physics and graphics at {} Hz", synthetic::RATE_HZ);
-
-        let start = Instant::now();
-        let period = Duration::from_secs(1) / synthetic::RATE_HZ;
-        let mut id: i32 = 0;
-        while !run.expired(start) {
-            id = id.checked_add(1).ok_or("packet id overflow")?;
-            synthetic::physics(id).encode(&mut physics.buf);
-            physics.publish()?;
-            synthetic::graphics(id).encode(&mut graphics.buf);
-            graphics.publish()?;
-            // Ticks are counted from the start, so sleeping late never drifts the rate.
-            let next = period
-                .checked_mul(id.unsigned_abs())
-                .and_then(|d| start.checked_add(d))
-                .ok_or("the clock ran out")?;
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        }
-        println!("wrote {id} packets; done");
-        Ok(())
     }
 }
