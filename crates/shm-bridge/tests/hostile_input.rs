@@ -142,8 +142,8 @@ fn pages_with_extreme_values_are_shown_never_a_panic() {
     );
     json.assert_exit(0, "watch --once --json");
     let v: serde_json::Value = serde_json::from_slice(&json.out).expect("JSON");
-    assert_eq!(v["physics"]["gear"], i32::MIN);
-    assert_eq!(v["graphics"]["completed_laps"], i32::MAX);
+    assert_eq!(v["pages"]["physics"]["gear"], i32::MIN);
+    assert_eq!(v["pages"]["graphics"]["completed_laps"], i32::MAX);
     let text = run_within(
         &mut companion(&["watch", "--game", "acc", "--once", "--tmpfs", &d]),
         PATIENCE,

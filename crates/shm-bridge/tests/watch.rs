@@ -73,7 +73,7 @@ fn once_json(dir: &ShmDir, game: &str) -> Value {
 }
 
 fn page<T: serde::de::DeserializeOwned>(sample: &Value, key: &str) -> T {
-    serde_json::from_value(sample[key].clone())
+    serde_json::from_value(sample["pages"][key].clone())
         .unwrap_or_else(|e| panic!("{key} does not decode ({e}): {sample}"))
 }
 
@@ -368,7 +368,7 @@ fn raw_titles_show_their_bytes_in_hex_and_whether_they_change() {
             sample["maps"]["moving"]["changed"].as_u64().unwrap() >= 1,
             "{out}"
         );
-        assert!(sample.get("physics").is_none(), "{out}");
+        assert!(sample.get("pages").is_none(), "{out}");
     });
     // As text: a hex dump.
     let (code, out, err) = watch(&["--map", "still", "--tmpfs", &dir.arg(), "--once"]);

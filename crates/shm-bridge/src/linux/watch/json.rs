@@ -1,6 +1,8 @@
-//! `watch --json`: a sample as one JSON object. The family's decoded pages
-//! come under their labels (`physics`, `graphics`, `static`), pages of
-//! unknown layout by name under `maps`.
+//! `watch --json`: a sample as one JSON object, as the JSON Schema
+//! `crates/shm-bridge/schema/telemetry.schema.json` says: its
+//! `schema_version`, the model (`telemetry`) every title is decoded into,
+//! each decoded page in its family's own terms under `pages` (`physics`,
+//! `graphics`, `static`), and pages of unknown layout by name under `maps`.
 //!
 //! The object is written straight to the output: a raw page's bytes go out
 //! as hex as they are converted, never as a string twice the page's size
@@ -17,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::hex;
 use super::reader::{RawPage, Sample};
+use crate::model::{MODEL_VERSION, Telemetry};
 
 /// Writes the sample as one line of JSON (without the newline); `elapsed`
 /// is left out when zero (`--once`), `frame` (the game's event counter
@@ -35,6 +38,7 @@ pub fn write_sample(
         .unwrap_or(Path::new(""));
     // Keys in order, as serde_json's own objects have them.
     let mut object: BTreeMap<&str, Field<'_>> = BTreeMap::new();
+    object.insert("schema_version", Field::Value(json!(MODEL_VERSION)));
     object.insert("game", Field::Value(json!(title)));
     object.insert("tmpfs", Field::Value(json!(dir.display().to_string())));
     if !elapsed.is_zero() {
@@ -47,9 +51,17 @@ pub fn write_sample(
         object.insert("frame", Field::Value(json!(frame)));
     }
     if let Some(decoded) = &sample.decoded {
-        for (label, page) in &decoded.pages {
-            object.insert(label, Field::Value(page.clone()));
-        }
+        let telemetry = Telemetry {
+            title: Some(title.to_owned()),
+            ..decoded.telemetry.clone()
+        };
+        object.insert("telemetry", Field::Value(json!(telemetry)));
+        let pages: serde_json::Map<String, Value> = decoded
+            .pages
+            .iter()
+            .map(|(label, page)| ((*label).to_owned(), page.clone()))
+            .collect();
+        object.insert("pages", Field::Value(Value::Object(pages)));
     }
     let maps: BTreeMap<&str, RawJson<'_>> = sample
         .raw()
@@ -174,5 +186,59 @@ mod tests {
         assert_eq!(v["t"], json!(1.5));
         assert_eq!(v["tmpfs"], json!("/dev/shm"));
         assert!(!text.contains('\n'));
+    }
+
+    /// The schema in the repository, for validating documents.
+    pub fn schema() -> jsonschema::Validator {
+        let text = include_str!("../../../schema/telemetry.schema.json");
+        let schema: Value = serde_json::from_str(text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a JSON Schema")
+    }
+
+    #[test]
+    fn documents_of_decoded_and_raw_pages_validate_against_the_schema() {
+        use crate::titles::{Copies, Family, ac};
+        let frame = {
+            use crate::scenario::Scenario;
+            ac::synthetic::SESSION.frame(7000)
+        };
+        let mut copies = Copies::default();
+        for update in &frame {
+            let page = ac::FAMILY.page(update.file).unwrap();
+            copies.push(page.label, &update.bytes[..page.len]);
+        }
+        let decoded = ac::FAMILY.decode(&copies);
+        let sample = Sample {
+            pages: vec![PageSample {
+                name: "Local\\raw".into(),
+                path: "/dev/shm/raw".into(),
+                result: Ok(Reading::Raw(RawPage {
+                    bytes: Arc::new(vec![1, 2, 255]),
+                    changed: 0,
+                    consistent: false,
+                })),
+            }],
+            decoded: Some(decoded),
+            taken: Instant::now(),
+        };
+        let validator = schema();
+        for elapsed in [Duration::ZERO, Duration::from_millis(250)] {
+            for frame in [None, Some(12)] {
+                let mut out = Vec::new();
+                write_sample(&mut out, &sample, elapsed, "ACC", frame).unwrap();
+                let doc: Value = serde_json::from_slice(&out).unwrap();
+                let errors: Vec<String> =
+                    validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "{errors:?}\n{doc}");
+                assert_eq!(doc["telemetry"]["title"], "ACC");
+                assert_eq!(doc["telemetry"]["clutch"], Value::Null);
+            }
+        }
+        // A document with a field the model lacks does not validate.
+        let mut out = Vec::new();
+        write_sample(&mut out, &sample, Duration::ZERO, "ACC", None).unwrap();
+        let mut doc: Value = serde_json::from_slice(&out).unwrap();
+        doc["telemetry"]["speed_mph"] = json!(1.0);
+        assert!(!validator.is_valid(&doc));
     }
 }
