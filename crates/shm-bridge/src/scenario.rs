@@ -18,8 +18,59 @@ pub trait Scenario: Sync {
     /// Frame `n`'s pages, by mapping file name.
     fn frame(&self, n: u32) -> Vec<Update>;
 
-    /// The model a reader makes of frame `n` (its `title` left `None`).
+    /// The model a reader makes of frame `n` (its `title` left `None`);
+    /// its `update` says `n`.
     fn expected(&self, n: u32) -> Telemetry;
+
+    /// Whether the page `label`, as the family shows it (`watch --json`'s
+    /// `pages`), is all of one frame; what is mixed if not. The frames of
+    /// two pages may differ (games update them apart); one page's fields
+    /// never may.
+    fn check_page(&self, label: &str, page: &serde_json::Value) -> Result<(), String>;
+}
+
+/// How `got` differs from `want`, field by field; numbers agree within a
+/// millionth (relative) or 1e-6, so that units converted in another order
+/// still match. Empty when they are the same.
+pub fn differences(got: &Telemetry, want: &Telemetry) -> Vec<String> {
+    let (got, want) = (
+        serde_json::to_value(got).unwrap_or_default(),
+        serde_json::to_value(want).unwrap_or_default(),
+    );
+    let mut out = Vec::new();
+    compare("", &got, &want, &mut out);
+    out
+}
+
+fn compare(at: &str, got: &serde_json::Value, want: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (got, want) {
+        (Value::Number(g), Value::Number(w)) => {
+            let (g, w) = (
+                g.as_f64().unwrap_or(f64::NAN),
+                w.as_f64().unwrap_or(f64::NAN),
+            );
+            if (g - w).abs() > 1e-6_f64.max(w.abs() * 1e-6) {
+                out.push(format!("{at}: {g}, expected {w}"));
+            }
+        }
+        (Value::Object(g), Value::Object(w)) => {
+            for (key, wv) in w {
+                let gv = g.get(key).unwrap_or(&Value::Null);
+                compare(&format!("{at}.{key}"), gv, wv, out);
+            }
+            for key in g.keys().filter(|k| !w.contains_key(*k)) {
+                out.push(format!("{at}.{key}: not expected"));
+            }
+        }
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                compare(&format!("{at}[{i}]"), gv, wv, out);
+            }
+        }
+        (g, w) if g != w => out.push(format!("{at}: {g}, expected {w}")),
+        _ => {}
+    }
 }
 
 /// One page of a frame.

@@ -116,6 +116,11 @@ pub struct WatchArgs {
     /// Print samples as JSON (with --once: one object).
     #[arg(long)]
     pub json: bool,
+    /// Samples a second with --json (default 10; a title's update event
+    /// adds one on each frame).
+    #[arg(long, value_name = "HZ", requires = "json", conflicts_with = "once",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rate: Option<u32>,
     /// Stop after this many seconds (with --once: wait at most this long
     /// for the mappings to appear).
     #[arg(long, value_name = "SECONDS", value_parser = values::seconds, allow_negative_numbers = true)]

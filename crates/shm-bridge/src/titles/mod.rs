@@ -170,12 +170,20 @@ mod tests {
                     let len = page.len.min(update.bytes.len());
                     copies.push(page.label, &update.bytes[..len]);
                 }
-                assert_eq!(
-                    family.decode(&copies).telemetry,
-                    scenario.expected(n),
-                    "{}, frame {n}",
+                let decoded = family.decode(&copies);
+                let differences =
+                    crate::scenario::differences(&decoded.telemetry, &scenario.expected(n));
+                assert!(
+                    differences.is_empty(),
+                    "{}, frame {n}: {differences:?}",
                     family.key()
                 );
+                assert_eq!(scenario.expected(n).update, Some(i64::from(n)));
+                for (label, page) in &decoded.pages {
+                    scenario
+                        .check_page(label, page)
+                        .unwrap_or_else(|e| panic!("{}, frame {n}: {e}", family.key()));
+                }
             }
         }
     }

@@ -148,8 +148,8 @@ mod standin {
             /// Writes this frame once and holds it.
             #[arg(long)]
             frame: Option<u32>,
-            /// Pauses halfway through writing each page (within its update
-            /// protocol), where a reader ignoring the protocol is caught.
+            /// Pauses (100 µs) halfway through writing each page, within its
+            /// update protocol, where a reader ignoring the protocol is caught.
             #[arg(long)]
             torn: bool,
             #[command(flatten)]

@@ -80,6 +80,9 @@ pub fn acc_session(run: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// How long `--torn` stops halfway through a page.
+const TORN_PAUSE: Duration = Duration::from_micros(100);
+
 /// Writes `game`'s scenario: frame `frame` held, or `rate` frames a second
 /// until `--seconds` pass.
 pub fn scenario(
@@ -111,7 +114,13 @@ pub fn scenario(
                 update
                     .publish(page, || {
                         if torn {
-                            std::thread::sleep(Duration::from_millis(1));
+                            // Shorter than a reader's pause between its two
+                            // copies: a counter written last (AC's) tells a
+                            // torn copy only from a writer that finishes.
+                            let until = Instant::now() + TORN_PAUSE;
+                            while Instant::now() < until {
+                                std::hint::spin_loop();
+                            }
                         }
                     })
                     .map_err(|e| format!("{}: {e}", update.file))?;
@@ -128,12 +137,14 @@ pub fn scenario(
         }
         return Ok(());
     }
-    println!("writing {} frames at {rate} Hz", preset.title);
     let period = Duration::from_secs(1) / rate;
     let mut n: u32 = 0;
     while !run.expired(start) {
         n = n.checked_add(1).ok_or("frame number overflow")?;
         write(n)?;
+        if n == 1 {
+            println!("writing {} frames at {rate} Hz", preset.title);
+        }
         let next = period
             .checked_mul(n)
             .and_then(|d| start.checked_add(d))

@@ -30,7 +30,7 @@ pub use target::Target;
 
 /// Lines a second of the plain text summary.
 const PLAIN_PERIOD: Duration = Duration::from_millis(250);
-/// Objects a second with `--json` (without `--once`).
+/// Between two objects of `--json` (without `--once` or `--rate`).
 const JSON_PERIOD: Duration = Duration::from_millis(100);
 /// How long `--once` watches a raw page to tell whether it is being written.
 const CHANGE_GAP: Duration = Duration::from_millis(100);
@@ -43,8 +43,11 @@ pub enum Mode {
         /// As JSON.
         json: bool,
     },
-    /// JSON lines, ten a second.
-    JsonLines,
+    /// JSON lines, one every `period`.
+    JsonLines {
+        /// Between two lines (without a frame sooner).
+        period: Duration,
+    },
     /// The full-screen view on a terminal, else a line of text four times a second.
     Live,
 }
@@ -72,7 +75,11 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
     let mut reader = Reader::new(&place.path, &watched.specs, watched.family).also_in(dirs);
     let mode = match (args.once, args.json) {
         (true, json) => Mode::Once { json },
-        (false, true) => Mode::JsonLines,
+        (false, true) => Mode::JsonLines {
+            period: args
+                .rate
+                .map_or(JSON_PERIOD, |hz| Duration::from_secs(1) / hz),
+        },
         (false, false) => Mode::Live,
     };
     show(&mut reader, &target, mode, frames.as_ref())
@@ -91,7 +98,7 @@ pub fn show(
     let mut out = std::io::stdout().lock();
     let seen = match mode {
         Mode::Once { json } => once(reader, target, json, &mut out)?,
-        Mode::JsonLines => live(reader, target, JSON_PERIOD, frames, &mut out, |s, t, o| {
+        Mode::JsonLines { period } => live(reader, target, period, frames, &mut out, |s, t, o| {
             json::write_sample(o, s, t, &target.title, frames.map(Frames::latest))?;
             writeln!(o)
         })?,

@@ -219,6 +219,9 @@ struct PageState {
     identity: Option<(u64, u64)>,
     /// The last copy of a raw page, to tell what changed.
     previous: Option<Arc<Vec<u8>>>,
+    /// The counter of the last whole copy of a page whose protocol is a
+    /// counter written last, and a digest of its bytes.
+    last_counted: Option<(u64, u64)>,
 }
 
 /// A consistent copy of one page, or why there is none.
@@ -245,6 +248,7 @@ impl Reader {
                     page: family.and_then(|f| f.page(s.file_name())),
                     identity: None,
                     previous: None,
+                    last_counted: None,
                 })
                 .collect(),
         }
@@ -339,7 +343,26 @@ impl PageState {
             });
         }
         let protocol = page.map_or(Protocol::Settled, |p| p.protocol);
-        let copy = stable_copy(&file, len, protocol).map_err(|e| ReadError::io(path, &e))?;
+        // With a counter written last, a writer stalled between its fields
+        // and its counter leaves copies that agree, under the old counter:
+        // the same counter as the last whole copy with other bytes is that.
+        // (A stall longer than SETTLE under a counter not seen before is
+        // beyond what such a protocol can tell.)
+        let last = self.last_counted;
+        let mut counted = None;
+        let copy = stable_copy(&file, len, protocol, |bytes, guard| {
+            let Some(guard) = guard.filter(|_| matches!(protocol, Protocol::CounterAfter { .. }))
+            else {
+                return true;
+            };
+            let digest = digest(bytes);
+            counted = Some((guard.value, digest));
+            last.is_none_or(|(value, seen)| value != guard.value || seen == digest)
+        })
+        .map_err(|e| ReadError::io(path, &e))?;
+        if copy.outcome == Outcome::Consistent {
+            self.last_counted = counted;
+        }
         let Some(page) = page else {
             let changed = match &self.previous {
                 Some(prev) if prev.len() == copy.bytes.len() => {
@@ -398,6 +421,7 @@ impl PageState {
     fn forget(&mut self) {
         self.identity = None;
         self.previous = None;
+        self.last_counted = None;
     }
 }
 
@@ -457,9 +481,22 @@ impl Guard {
     }
 }
 
+/// A digest of a page's bytes.
+fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
 /// Copies `len` bytes of `file` until the page's protocol says a copy is
-/// whole, at most [`TRIES`] times.
-fn stable_copy(file: &CheckedFile, len: usize, protocol: Protocol) -> std::io::Result<Copy> {
+/// whole (and `whole` agrees), at most [`TRIES`] times.
+fn stable_copy(
+    file: &CheckedFile,
+    len: usize,
+    protocol: Protocol,
+    whole: impl FnMut(&[u8], Option<Guard>) -> bool,
+) -> std::io::Result<Copy> {
     // The words are read the way the bytes are; a torn read of one differs
     // from the other, and the try is taken again. A word that cannot be
     // read (a short file) reads as none, and so never as settled.
@@ -482,6 +519,7 @@ fn stable_copy(file: &CheckedFile, len: usize, protocol: Protocol) -> std::io::R
         read_guard,
         |dst, offset| file.read_at(dst, offset as u64),
         || std::thread::sleep(SETTLE),
+        whole,
     )
 }
 
@@ -493,6 +531,7 @@ fn stable_copy_with(
     mut read_guard: impl FnMut() -> std::io::Result<Option<Guard>>,
     mut copy: impl FnMut(&mut [u8], usize) -> std::io::Result<usize>,
     mut settle: impl FnMut(),
+    mut whole: impl FnMut(&[u8], Option<Guard>) -> bool,
 ) -> std::io::Result<Copy> {
     let mut bytes = vec![0u8; len];
     let mut chunk = vec![0u8; CHUNK.min(len)];
@@ -523,7 +562,7 @@ fn stable_copy_with(
             }
         }
         let after = read_guard()?;
-        if same && before == after && before.is_none_or(|g| g.settled) {
+        if same && before == after && before.is_none_or(|g| g.settled) && whole(&bytes, after) {
             return Ok(Copy {
                 bytes,
                 outcome: Outcome::Consistent,

@@ -149,6 +149,7 @@ impl Scripted {
                     step();
                 }
             },
+            |_, _| true,
         )
         .unwrap();
         let at = page.borrow().at;
@@ -195,6 +196,7 @@ fn a_page_compared_chunk_by_chunk_is_whole_or_taken_again() {
             Ok(dst.len())
         },
         || {},
+        |_, _| true,
     )
     .unwrap();
     assert_eq!(copy.outcome, Outcome::Consistent);
@@ -222,7 +224,7 @@ fn a_file_truncated_while_read_is_a_short_copy_not_a_crash() {
         .unwrap()
         .set_len(100)
         .unwrap();
-    let copy = stable_copy(&file, 4096, Protocol::Settled).unwrap();
+    let copy = stable_copy(&file, 4096, Protocol::Settled, |_, _| true).unwrap();
     assert_eq!((copy.outcome, copy.bytes.len()), (Outcome::Shrank, 100));
     let s = t.sample();
     assert_eq!(s.raw().next().unwrap().1.bytes.len(), 100);
@@ -255,7 +257,59 @@ fn a_writer_mid_update_by_its_own_words_is_never_taken() {
             Ok(dst.len())
         },
         || {},
+        |_, _| true,
     )
     .unwrap();
     assert_eq!(copy.outcome, Outcome::Changing);
+}
+
+#[test]
+fn a_torn_writer_never_gives_a_mixed_page() {
+    use crate::scenario::Scenario;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let names = specs(&["acpmf_physics", "acpmf_graphics"]);
+    let mut pages: Vec<(String, PosixShMem)> = ["acpmf_physics", "acpmf_graphics"]
+        .iter()
+        .map(|n| {
+            let mem = PosixShMem::create_in(dir.path(), n, 2048, 0o600).unwrap();
+            (n.to_string(), mem)
+        })
+        .collect();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let done = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut n = 0u32;
+        while !done.load(Ordering::Relaxed) {
+            n += 1;
+            for update in synthetic::SESSION.frame(n) {
+                if let Some((_, mem)) = pages.iter_mut().find(|(f, _)| f == update.file) {
+                    update
+                        .publish(mem, || {
+                            let until = Instant::now() + Duration::from_micros(100);
+                            while Instant::now() < until {
+                                std::hint::spin_loop();
+                            }
+                        })
+                        .unwrap();
+                }
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        n
+    });
+    let mut t = Reader::new(dir.path(), &names, Some(&ac::FAMILY));
+    let mut checked = 0;
+    while checked < 3000 {
+        let s = t.sample();
+        let Some(decoded) = &s.decoded else { continue };
+        for (label, page) in &decoded.pages {
+            synthetic::SESSION
+                .check_page(label, page)
+                .unwrap_or_else(|e| panic!("sample {checked}: {e}"));
+        }
+        checked += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(writer.join().unwrap() > 100);
 }

@@ -149,4 +149,27 @@ impl Scenario for AcSession {
             ..Telemetry::default()
         }
     }
+
+    fn check_page(&self, label: &str, page: &serde_json::Value) -> Result<(), String> {
+        fn of<T: serde::de::DeserializeOwned>(page: &serde_json::Value) -> Result<T, String> {
+            serde_json::from_value(page.clone()).map_err(|e| e.to_string())
+        }
+        let whole = match label {
+            "physics" => {
+                let p: Physics = of(page)?;
+                p == physics(p.packet_id)
+            }
+            "graphics" => {
+                let g: Graphics = of(page)?;
+                g == graphics(g.packet_id)
+            }
+            "static" => of::<Static>(page)? == statics(),
+            other => return Err(format!("no page {other}")),
+        };
+        if whole {
+            Ok(())
+        } else {
+            Err(format!("{label} is not one packet's: {page}"))
+        }
+    }
 }
