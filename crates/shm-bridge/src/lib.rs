@@ -87,4 +87,55 @@ pub mod fuzzing {
             }
         }
     }
+
+    /// Decodes `data` as the pages of one title family (its first byte
+    /// picks the family; the rest is cut into one piece per page, each made
+    /// as long as the family reads at least, as the reader guarantees), and
+    /// writes the model and the pages as JSON.
+    pub fn decode_pages(data: &[u8]) {
+        use crate::titles::{Copies, FAMILIES};
+        let Some((&pick, rest)) = data.split_first() else {
+            return;
+        };
+        let family = FAMILIES[usize::from(pick) % FAMILIES.len()];
+        static BUILTIN: OnceLock<Presets> = OnceLock::new();
+        let presets = BUILTIN.get_or_init(Presets::builtin);
+        let mut pages = Vec::new();
+        for preset in presets.games() {
+            let Ok(specs) = preset.specs() else { continue };
+            for spec in specs {
+                if let Some(page) = family.page(spec.file_name())
+                    && !pages
+                        .iter()
+                        .any(|p: &crate::titles::Page| p.label == page.label)
+                {
+                    pages.push(page);
+                }
+            }
+        }
+        if pages.is_empty() {
+            return;
+        }
+        let piece = rest.len().div_ceil(pages.len()).max(1);
+        let bytes: Vec<Vec<u8>> = pages
+            .iter()
+            .zip(rest.chunks(piece).chain(std::iter::repeat(&[][..])))
+            .map(|(page, part)| {
+                let mut b = part[..part.len().min(page.len)].to_vec();
+                if b.len() < page.needed {
+                    b.resize(page.needed, 0);
+                }
+                b
+            })
+            .collect();
+        let mut copies = Copies::default();
+        for (page, b) in pages.iter().zip(&bytes) {
+            copies.push(page.label, b);
+        }
+        let decoded = family.decode(&copies);
+        let _ = serde_json::to_string(&decoded.telemetry);
+        for (_, page) in &decoded.pages {
+            let _ = serde_json::to_string(page);
+        }
+    }
 }
