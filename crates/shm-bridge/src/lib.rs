@@ -47,6 +47,7 @@ pub mod fuzzing {
             match &cli.command {
                 Command::Launch(a) => plan_sizes(&a.maps),
                 Command::Watch(a) => plan_sizes(&a.maps),
+                Command::Record(a) => plan_sizes(&a.maps),
                 Command::Clean(a) => plan_sizes(&a.maps),
                 _ => {}
             }

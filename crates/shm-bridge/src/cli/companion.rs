@@ -30,6 +30,9 @@ pub enum Command {
     /// Shows a title's live telemetry, decoded (raw bytes for unknown layouts);
     /// without --game or --map, the title whose mappings are bridged now.
     Watch(WatchArgs),
+    /// Records a title's telemetry, decoded, one row per fresh sample at the
+    /// game's rate: CSV for spreadsheets, JSON lines for scripts.
+    Record(RecordArgs),
     /// Removes files a bridge left behind (it was killed); keeps files that
     /// a live process still maps, unless --force.
     Clean(CleanArgs),
@@ -127,6 +130,40 @@ pub struct WatchArgs {
     pub seconds: Option<Duration>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub maps: MapArgs,
+    /// The file to write: a new one (an existing file is never
+    /// overwritten), or `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The rows' format (default: jsonl for a .jsonl or .json file, else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<RecordFormat>,
+    /// Stop after this many seconds (default: at Ctrl-C).
+    #[arg(long, value_name = "SECONDS", value_parser = values::seconds, allow_negative_numbers = true)]
+    pub seconds: Option<Duration>,
+    /// Looks a second for a fresh sample, for titles without an update
+    /// event (those with one are recorded on each of its frames).
+    #[arg(long, value_name = "HZ", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub rate: u32,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// How `record` writes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordFormat {
+    /// Comma-separated values, a header first; an empty cell is a value
+    /// the title does not publish.
+    Csv,
+    /// One JSON object per line, as `watch --json` writes them (without
+    /// the pages), valid against the JSON Schema.
+    Jsonl,
 }
 
 #[derive(Debug, Args)]

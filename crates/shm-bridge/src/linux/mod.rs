@@ -47,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Launch(args) => command::launch::run(args),
         Command::List(args) => command::list::run(args),
         Command::Watch(args) => watch::run(args),
+        Command::Record(args) => command::record::run(args),
         Command::Clean(args) => command::clean::run(args),
         Command::Demo(args) => command::demo::run(args),
         Command::Attach(args) => command::attach::run(args),

@@ -7,3 +7,4 @@ pub mod doctor;
 pub mod games;
 pub mod launch;
 pub mod list;
+pub mod record;
