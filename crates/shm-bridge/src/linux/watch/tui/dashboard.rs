@@ -1,6 +1,7 @@
-//! The dashboard of a decoded title: car and session, big speed and gear,
-//! rpm with shift lights, pedal, steering and fuel bars, lap times and a
-//! speed trace. A value the title does not publish is shown as `-`.
+//! The dashboard of a decoded title: car and session, the flags shown, big
+//! speed and gear, rpm with shift lights, pedal, steering and fuel bars,
+//! lap times, tyres and a speed trace. A value the title does not publish
+//! is shown as `-`.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -12,7 +13,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 use super::font::big_text;
 use super::state::{TRACE, View};
 use super::widgets::{bar_line, panel, shift_lights, steering, thousands};
-use crate::model::{Telemetry, lap_time};
+use crate::model::{Flag, Telemetry, lap_time};
 
 /// The rev limit assumed when the title does not publish one.
 const DEFAULT_MAX_RPM: i32 = 9000;
@@ -61,10 +62,15 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View<'_>, t: &Telemetry) {
     draw_rpm(frame, rpm, view, t);
     draw_bars(frame, bars, t);
 
-    let [times, trace] = Layout::horizontal([Constraint::Length(30), Constraint::Min(20)])
-        .spacing(1)
-        .areas(bottom);
+    let [times, tyres, trace] = Layout::horizontal([
+        Constraint::Length(30),
+        Constraint::Length(25),
+        Constraint::Min(20),
+    ])
+    .spacing(1)
+    .areas(bottom);
     frame.render_widget(lap_times(t, view.rate()), times);
+    frame.render_widget(tyre_panel(t), tyres);
     draw_trace(frame, trace, view);
 }
 
@@ -118,7 +124,62 @@ fn info_lines(t: &Telemetry) -> Vec<Line<'static>> {
             dim,
         ));
     }
+    for flag in t.flags.iter().flatten() {
+        second.push(Span::raw("  "));
+        second.push(flag_badge(*flag));
+    }
     vec![Line::from(spans), Line::from(second)]
+}
+
+/// A flag as a coloured badge.
+fn flag_badge(flag: Flag) -> Span<'static> {
+    let (text, fg, bg) = match flag {
+        Flag::Green => (" GREEN ", Color::Black, Color::Green),
+        Flag::Yellow => (" YELLOW ", Color::Black, Color::Yellow),
+        Flag::Blue => (" BLUE ", Color::White, Color::Blue),
+        Flag::White => (" WHITE ", Color::Black, Color::White),
+        Flag::Checkered => (" CHEQUERED ", Color::Black, Color::Gray),
+        Flag::Black => (" BLACK ", Color::White, Color::DarkGray),
+        Flag::Red => (" RED ", Color::White, Color::Red),
+        Flag::Penalty => (" PENALTY ", Color::Black, Color::LightRed),
+    };
+    Span::styled(
+        text,
+        Style::new().fg(fg).bg(bg).add_modifier(Modifier::BOLD),
+    )
+}
+
+/// Tyre temperatures and pressures, laid out as the car's corners.
+fn tyre_panel(t: &Telemetry) -> Paragraph<'static> {
+    let dim = Style::new().fg(Color::Gray);
+    let corner = |i: usize| {
+        let temp = t
+            .tyre_temps_c
+            .map_or("  -  ".into(), |c| format!("{:>3.0}°C", c[i]));
+        let pressure = t
+            .tyre_pressures_kpa
+            .map_or("  -   ".into(), |p| format!("{:>3.0}kPa", p[i]));
+        let color = t.tyre_temps_c.map_or(Color::Gray, |c| match c[i] {
+            c if c < 60.0 => Color::Cyan,
+            c if c > 105.0 => Color::Red,
+            _ => Color::Green,
+        });
+        (
+            Span::styled(temp, Style::new().fg(color)),
+            Span::styled(pressure, dim),
+        )
+    };
+    let pair = |left: usize, right: usize| {
+        let ((lt, lp), (rt, rp)) = (corner(left), corner(right));
+        vec![
+            Line::from(vec![lt, Span::raw("     "), rt]),
+            Line::from(vec![lp, Span::raw("   "), rp]),
+        ]
+    };
+    let mut lines = pair(0, 1);
+    lines.push(Line::raw(""));
+    lines.extend(pair(2, 3));
+    Paragraph::new(lines).block(panel("tyres"))
 }
 
 /// Shift lights, an rpm bar and the rpm against the limit.

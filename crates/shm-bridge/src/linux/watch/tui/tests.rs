@@ -124,3 +124,35 @@ fn a_page_of_any_bytes_draws_without_panicking() {
         }
     }
 }
+
+#[test]
+fn tyres_and_flags_are_shown_when_the_title_publishes_them() {
+    let target = target("acc");
+    let mut view = View::new(&target, "/dev/shm".into(), true);
+    let mut sample = acc_sample(100);
+    let decoded = sample.decoded.as_mut().unwrap();
+    decoded.telemetry.tyre_temps_c = Some([81.0, 82.0, 83.0, 124.0]);
+    decoded.telemetry.tyre_pressures_kpa = Some([172.0, 173.0, 174.0, 175.0]);
+    decoded.telemetry.flags = Some(vec![crate::model::Flag::Yellow]);
+    view.update(sample);
+    let mut terminal = Terminal::new(TestBackend::new(110, 30)).unwrap();
+    terminal.draw(|f| draw(f, &view)).unwrap();
+    let text = screen_text(&terminal);
+    for expected in ["YELLOW", "81°C", "124°C", "172kPa", "175kPa", "tyres"] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    // Without them: dashes, no made-up numbers.
+    let mut view = View::new(&target, "/dev/shm".into(), true);
+    let mut sample = acc_sample(100);
+    let decoded = sample.decoded.as_mut().unwrap();
+    decoded.telemetry.tyre_temps_c = None;
+    decoded.telemetry.tyre_pressures_kpa = None;
+    decoded.telemetry.flags = None;
+    view.update(sample);
+    terminal.draw(|f| draw(f, &view)).unwrap();
+    let text = screen_text(&terminal);
+    assert!(!text.contains("°C") && !text.contains("YELLOW"), "{text}");
+}
