@@ -183,11 +183,37 @@ fn report_telemetry(out: &mut String, t: &Telemetry) {
         );
         let _ = writeln!(
             out,
-            "  pedals    throttle {}%, brake {}%, steering {}",
+            "  pedals    throttle {}%, brake {}%, clutch {}%, steering {}",
             percent(t.throttle),
             percent(t.brake),
+            percent(t.clutch),
             t.steering.map_or("-".into(), |s| format!("{s:+.2}"))
         );
+    }
+    if t.tyre_temps_c.is_some() || t.tyre_pressures_kpa.is_some() {
+        let four = |values: Option<[f32; 4]>, unit: &str| {
+            values.map_or("-".into(), |v| {
+                v.map(|x| format!("{x:.0}")).join("/") + unit
+            })
+        };
+        let _ = writeln!(
+            out,
+            "  tyres     {} {} (FL/FR/RL/RR)",
+            four(t.tyre_temps_c, " °C"),
+            four(t.tyre_pressures_kpa, " kPa")
+        );
+    }
+    if let Some(flags) = &t.flags {
+        let shown: Vec<String> = flags
+            .iter()
+            .filter_map(|f| serde_json::to_value(f).ok()?.as_str().map(str::to_owned))
+            .collect();
+        let shown = if shown.is_empty() {
+            "none".to_owned()
+        } else {
+            shown.join(", ")
+        };
+        let _ = writeln!(out, "  flags     {shown}");
     }
     if let Some(fuel) = t.fuel_l {
         let capacity = t
