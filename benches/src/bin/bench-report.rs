@@ -433,6 +433,15 @@ mod report {
             }
         }
 
+        let _ = writeln!(
+            t.out,
+            "\n### Decoding a sample: the model and the pages as JSON, against copying the pages\n"
+        );
+        t.header(&["title family", "decode + JSON", "copy (floor)", "/ copy"]);
+        for family in t.params("decode", &[]) {
+            t.row(&family, "decode", &family, "decode+json", &["copy"]);
+        }
+
         let _ = writeln!(t.out, "\n### The bridge under Wine\n");
         t.header(&["benchmark", "bridge", "native", "bridge / native"]);
         t.row(
