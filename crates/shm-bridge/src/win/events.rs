@@ -99,12 +99,16 @@ fn forward(file: TmpfsFile<'_>, pulsed: bool) -> Result<Forwarded<'_>> {
         .spawn(move || {
             let counter = view.counter();
             while sync::wait_any(&[signal.handle(), stop.handle()]).ok() == Some(0) {
-                // A pulse left it reset; a set must be undone for the next wait.
+                // Linux first: the reset below is a round trip to the
+                // wineserver, which waiters need not wait for.
+                counter.fetch_add(1, Ordering::Release);
+                futex_wake_all(counter);
+                // A pulse left it reset; a set must be undone for the next
+                // wait (a set given meanwhile counts once, as it would for
+                // an auto-reset event's waiter that had not come back yet).
                 if !pulsed {
                     signal.reset();
                 }
-                counter.fetch_add(1, Ordering::Release);
-                futex_wake_all(counter);
             }
         })
         .context("starting the thread that forwards an event")?;
