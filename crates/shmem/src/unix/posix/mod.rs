@@ -25,13 +25,16 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
+use crate::ShMem;
 use crate::error::{Result, ShMemError, check_size};
 use crate::id::ShMemId;
 use crate::name::ShMemName;
 use crate::options::{HugePages, MapOptions};
 use crate::readonly::ReadOnlyShMem;
 use crate::unix::{Mapping, base_page, fd_stat, fork, object_page, whole_or_fitting};
-use crate::{ShMem, ShMemProvider};
+
+mod provider;
+pub use provider::PosixShMemProvider;
 
 /// Where a named object lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -537,109 +540,6 @@ fn unlink_object(location: &Location, name: &ShMemName) -> std::io::Result<()> {
         Location::Shm => return Ok(rustix::shm::unlink(format!("/{}", name.os_base()))?),
     };
     with_file_path(dir, name.base(), |path| Ok(rustix::fs::unlink(path)?))
-}
-
-/// Creates [`PosixShMem`] segments under fresh unique names, and reopens
-/// them (or any named object) by id.
-#[derive(Clone, Debug, Default)]
-pub struct PosixShMemProvider {
-    options: MapOptions,
-}
-
-impl PosixShMemProvider {
-    /// A provider that maps segments as `options` ask: prefaulted, or with
-    /// the transparent huge page hint (see [`MapOptions`];
-    /// [`HugePages::Hugetlb`] fails here, as a tmpfs cannot hold them).
-    pub fn with_options(options: MapOptions) -> Self {
-        PosixShMemProvider { options }
-    }
-
-    /// The options segments are made with.
-    pub fn options(&self) -> MapOptions {
-        self.options
-    }
-}
-
-impl ShMemProvider for PosixShMemProvider {
-    type ShMem = PosixShMem;
-
-    fn new() -> Result<Self> {
-        Ok(PosixShMemProvider::default())
-    }
-
-    fn new_shmem(&mut self, size: usize) -> Result<PosixShMem> {
-        loop {
-            let name = ShMemName::unique("shmem");
-            let created =
-                PosixShMem::create_at(Location::Shm, name, size, DEFAULT_MODE, &self.options, true);
-            match created {
-                Err(ShMemError::AlreadyExists { .. }) => continue,
-                other => return other,
-            }
-        }
-    }
-
-    fn shmem_from_id_and_size(&mut self, id: ShMemId, size: usize) -> Result<PosixShMem> {
-        let options = &self.options;
-        match id {
-            ShMemId::Posix(name) => {
-                PosixShMem::open_at(Location::Shm, name, Some(size), false, options)
-            }
-            ShMemId::File(path) => {
-                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
-                    return Err(id_error(&path));
-                };
-                let name = ShMemName::new(&base.to_string_lossy())?;
-                PosixShMem::open_at(
-                    Location::Dir(dir.to_owned()),
-                    name,
-                    Some(size),
-                    false,
-                    options,
-                )
-            }
-            other => Err(other.wrong_backend("posix")),
-        }
-    }
-
-    fn open_read_only(&mut self, id: ShMemId, size: usize) -> Result<ReadOnlyShMem<PosixShMem>> {
-        let options = &self.options.read_only();
-        let (location, name) = match id {
-            ShMemId::Posix(name) => (Location::Shm, name),
-            ShMemId::File(path) => {
-                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
-                    return Err(id_error(&path));
-                };
-                let name = ShMemName::new(&base.to_string_lossy())?;
-                (Location::Dir(dir.to_owned()), name)
-            }
-            other => return Err(other.wrong_backend("posix")),
-        };
-        PosixShMem::open_at(location, name, Some(size), false, options).map(ReadOnlyShMem::new)
-    }
-
-    /// Maps all of the named object, as LibAFL's POSIX ids are passed.
-    fn shmem_from_id(&mut self, id: ShMemId) -> Result<PosixShMem> {
-        let options = &self.options;
-        match id {
-            ShMemId::Posix(name) => PosixShMem::open_at(Location::Shm, name, None, false, options),
-            ShMemId::File(path) => {
-                let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
-                    return Err(id_error(&path));
-                };
-                let name = ShMemName::new(&base.to_string_lossy())?;
-                PosixShMem::open_at(Location::Dir(dir.to_owned()), name, None, false, options)
-            }
-            other => Err(other.wrong_backend("posix")),
-        }
-    }
-}
-
-fn id_error(path: &Path) -> ShMemError {
-    ShMemError::InvalidId {
-        id: format!("file:{}", path.display()),
-        reason: "the path has no file name".into(),
-    }
 }
 
 #[cfg(test)]
