@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering, fence};
 
-use shmem::{ShBytes, ShMemError};
+use shmem::{AtomicView, ShBytes, ShMemError};
 
 use crate::model::Telemetry;
 
@@ -133,23 +133,23 @@ impl Update {
             Publish::CounterLast { offset } => {
                 fields(page, &mut midway);
                 let value = i32::from_le_bytes(word_of(bytes, offset));
-                atomic_i32(page, offset)?.store(value, Ordering::Release);
+                counter::<AtomicI32>(page, offset)?.store(value, Ordering::Release);
             }
             Publish::VersionPair { begin, end } => {
-                let version = atomic_u32(page, begin)?.load(Ordering::Relaxed);
+                let version = counter::<AtomicU32>(page, begin)?.load(Ordering::Relaxed);
                 let next = version.wrapping_add(1);
-                atomic_u32(page, begin)?.store(next, Ordering::Relaxed);
+                counter::<AtomicU32>(page, begin)?.store(next, Ordering::Relaxed);
                 fence(Ordering::Release);
                 fields(page, &mut midway);
-                atomic_u32(page, end)?.store(next, Ordering::Release);
+                counter::<AtomicU32>(page, end)?.store(next, Ordering::Release);
             }
             Publish::OddWhileWriting { offset } => {
-                let sequence = atomic_u32(page, offset)?.load(Ordering::Relaxed);
+                let sequence = counter::<AtomicU32>(page, offset)?.load(Ordering::Relaxed);
                 let odd = sequence | 1;
-                atomic_u32(page, offset)?.store(odd, Ordering::Relaxed);
+                counter::<AtomicU32>(page, offset)?.store(odd, Ordering::Relaxed);
                 fence(Ordering::Release);
                 fields(page, &mut midway);
-                atomic_u32(page, offset)?.store(odd.wrapping_add(1), Ordering::Release);
+                counter::<AtomicU32>(page, offset)?.store(odd.wrapping_add(1), Ordering::Release);
             }
         }
         Ok(())
@@ -193,28 +193,16 @@ fn word_of(bytes: &[u8], offset: usize) -> [u8; 4] {
     word
 }
 
-fn atomic_u32(page: &mut ShBytes, offset: usize) -> Result<&AtomicU32, ShMemError> {
+/// The counter at `offset` of `page`, as the atomic `A` (a `u32` or `i32`).
+fn counter<A: AtomicView>(page: &mut ShBytes, offset: usize) -> Result<&A, ShMemError> {
     let len = page.len();
     let word = page
         .get_mut(offset..offset + 4)
         .ok_or(ShMemError::OutOfBounds {
-            what: "a protocol's counter (u32)",
+            what: "an update protocol's counter",
             offset,
             needed: 4,
             len,
         })?;
-    Ok(&word.atomics::<AtomicU32>()?[0])
-}
-
-fn atomic_i32(page: &mut ShBytes, offset: usize) -> Result<&AtomicI32, ShMemError> {
-    let len = page.len();
-    let word = page
-        .get_mut(offset..offset + 4)
-        .ok_or(ShMemError::OutOfBounds {
-            what: "a protocol's counter (i32)",
-            offset,
-            needed: 4,
-            len,
-        })?;
-    Ok(&word.atomics::<AtomicI32>()?[0])
+    Ok(&word.atomics::<A>()?[0])
 }

@@ -239,11 +239,11 @@ fn bad_event_names_are_refused_and_nothing_is_made() {
     }
 }
 
-#[test]
-fn list_and_clean_know_event_files() {
+/// A bridge of a page `shm-test-N` and a pulsed event `{namespace}shm-test-N-frame`.
+fn bridge_with_an_event(namespace: &str) -> (ShmDir, String, String, Running) {
     let dir = ShmDir::new();
     let map = format!("shm-test-{}", nonce());
-    let event = format!("{map}-frame");
+    let event = format!("{namespace}{map}-frame");
     let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
         "--tmpfs",
         &dir.arg(),
@@ -255,6 +255,12 @@ fn list_and_clean_know_event_files() {
         &event,
     ]));
     bridge.expect_line("mappings exist", TIMEOUT);
+    (dir, map, event, bridge)
+}
+
+#[test]
+fn list_and_clean_know_event_files() {
+    let (dir, map, event, mut bridge) = bridge_with_an_event("");
     let list = Command::new(SHM_BRIDGE)
         .args(["list", "--json", "--tmpfs", &dir.arg()])
         .output()
@@ -308,20 +314,7 @@ fn list_and_clean_know_event_files() {
 
 #[test]
 fn watch_writes_a_json_line_on_each_frame() {
-    let dir = ShmDir::new();
-    let map = format!("shm-test-{}", nonce());
-    let event = format!("Local\\{map}-frame");
-    let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
-        "--tmpfs",
-        &dir.arg(),
-        "-m",
-        &map,
-        "-s",
-        "4096",
-        "--pulsed-event",
-        &event,
-    ]));
-    bridge.expect_line("mappings exist", TIMEOUT);
+    let (dir, map, event, mut bridge) = bridge_with_an_event("Local\\");
     let mut watch = Running::spawn(Command::new(SHM_BRIDGE).args([
         "watch",
         "--json",
