@@ -316,7 +316,7 @@ impl Family for IracingFamily {
                 }
                 view.insert("tick".into(), json!(ir.tick));
                 view.insert("vars".into(), Json::Object(found.json()));
-                view.insert("session".into(), serde_json::to_value(&*info).unwrap_or_default());
+                view.insert("session".into(), info.summary());
             }
             Err(problem) => {
                 if problem == Problem::NotConnected {

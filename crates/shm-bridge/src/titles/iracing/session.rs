@@ -24,7 +24,7 @@ const MAX_DEPTH: usize = 16;
 const NAME_KEYS: [&str; 5] = ["UserName", "TeamName", "AbbrevName", "Initials", "DriverSetupName"];
 
 /// One entry of `DriverInfo: Drivers:`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Driver {
     /// `CarIdx`.
     pub car_idx: Option<i64>,
@@ -48,7 +48,7 @@ pub struct SessionEntry {
 }
 
 /// What shm-bridge reads of the session info.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionInfo {
     /// `WeekendInfo: TrackDisplayName`.
     pub track: Option<String>,
@@ -63,7 +63,6 @@ pub struct SessionInfo {
     /// `SessionInfo: Sessions`.
     pub sessions: Vec<SessionEntry>,
     /// What could not be read, if anything.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
 
@@ -78,6 +77,22 @@ impl SessionInfo {
     pub fn cars(&self) -> Option<i32> {
         let n = self.drivers.iter().filter(|d| !d.pace_car && !d.spectator).count();
         (n > 0).then(|| i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// What the page view shows of it: the player's entry, not every driver's.
+    pub fn summary(&self) -> serde_json::Value {
+        let player = self.player();
+        serde_json::json!({
+            "track": self.track,
+            "driver_car_idx": self.driver_car_idx,
+            "car": player.and_then(|p| p.car_screen_name.as_deref()),
+            "driver": player.and_then(|p| p.user_name.as_deref()),
+            "red_line_rpm": self.red_line_rpm,
+            "fuel_max_l": self.fuel_max_l,
+            "drivers": self.drivers.len(),
+            "sessions": self.sessions,
+            "problem": self.problem,
+        })
     }
 
     /// The type of session `num`.

@@ -381,7 +381,12 @@ impl Scenario for IracingSession {
         for name in NAMES {
             let want = values(name, tick).first().copied();
             let got = vars.get(name).and_then(Json::as_f64);
-            if got != want {
+            // JSON may print a number to 15 digits; frames differ far more.
+            let same = match (got, want) {
+                (Some(g), Some(w)) => (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                (g, w) => g.is_none() && w.is_none(),
+            };
+            if !same {
                 return Err(format!("{name} is {got:?}, not {want:?} of tick {tick}: {page}"));
             }
         }
