@@ -355,4 +355,23 @@ mod tests {
         assert!(parse(&[0xff; 300]).problem.is_some());
         assert_eq!(parse(b"").track, None);
     }
+
+    #[test]
+    fn any_text_of_yaml_signs_reads_without_panicking() {
+        let signs = b"DriverInfo:\n -[]{}&*!|>'\"%@`#,?: \t\r\x00\xe9";
+        let mut seed = 3u64;
+        for len in 0..2000 {
+            let text: Vec<u8> = (0..len % 300)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    signs[seed as usize % signs.len()]
+                })
+                .collect();
+            let mut with_section = b"DriverInfo:\n ".to_vec();
+            with_section.extend(&text);
+            let _ = parse(&with_section);
+        }
+    }
 }
