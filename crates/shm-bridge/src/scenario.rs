@@ -110,6 +110,18 @@ pub enum Publish {
         /// Where the sequence number is.
         offset: usize,
     },
+    /// iRacing's (`irsdk_server.cpp`, `pollSampleVars`): the rest of the
+    /// page as it is, then the variable buffer of `len` bytes at `buffer`
+    /// (the oldest, which readers have left), then its little-endian `i32`
+    /// tick count at `tick`.
+    NextBuffer {
+        /// The buffer's tick count (`varBuf[i].tickCount`).
+        tick: usize,
+        /// Where the buffer starts (`varBuf[i].bufOffset`).
+        buffer: usize,
+        /// Its length.
+        len: usize,
+    },
 }
 
 impl Update {
@@ -123,10 +135,11 @@ impl Update {
         let words: &[usize] = match self.publish {
             Publish::Plain => &[],
             Publish::CounterLast { offset } | Publish::OddWhileWriting { offset } => &[offset],
+            Publish::NextBuffer { tick, .. } => &[tick],
             Publish::VersionPair { begin, end } => &[begin, end],
         };
         let fields = |page: &ShBytes, midway: &mut dyn FnMut()| {
-            write_except(page, bytes, words, midway);
+            write_except(page, bytes, words, 0..len, midway);
         };
         match self.publish {
             Publish::Plain => fields(page, &mut midway),
@@ -151,19 +164,39 @@ impl Update {
                 fields(page, &mut midway);
                 counter::<AtomicU32>(page, offset)?.store(odd.wrapping_add(1), Ordering::Release);
             }
+            Publish::NextBuffer {
+                tick,
+                buffer,
+                len: n,
+            } => {
+                let start = buffer.min(len);
+                let end = buffer.saturating_add(n).min(len);
+                write_except(page, bytes, words, 0..start, &mut || {});
+                write_except(page, bytes, words, end..len, &mut || {});
+                write_except(page, bytes, words, start..end, &mut midway);
+                let value = i32::from_le_bytes(word_of(bytes, tick));
+                atomic_i32(page, tick)?.store(value, Ordering::Release);
+            }
         }
         Ok(())
     }
 }
 
-/// Copies `bytes` into `page` but for the 4-byte `words`, in two halves
-/// with `midway` between them.
-fn write_except(page: &ShBytes, bytes: &[u8], words: &[usize], midway: &mut dyn FnMut()) {
-    let len = bytes.len();
-    let half = len / 2;
-    let mut cuts = vec![0, half, len];
+/// Copies the `span` of `bytes` into `page` but for the 4-byte `words`,
+/// in two halves with `midway` between them.
+fn write_except(
+    page: &ShBytes,
+    bytes: &[u8],
+    words: &[usize],
+    span: std::ops::Range<usize>,
+    midway: &mut dyn FnMut(),
+) {
+    let len = span.end.min(bytes.len());
+    let start = span.start.min(len);
+    let half = start + (len - start) / 2;
+    let mut cuts = vec![start, half, len];
     for &word in words {
-        cuts.extend([word.min(len), (word + 4).min(len)]);
+        cuts.extend([word.clamp(start, len), (word + 4).clamp(start, len)]);
     }
     cuts.sort_unstable();
     cuts.dedup();

@@ -77,6 +77,25 @@ pub enum Protocol {
         /// Where the sequence number is.
         offset: usize,
     },
+    /// iRacing's rotating buffers (`irsdk_header`): a little-endian `i32`
+    /// at `count` says how many buffers there are (2 to 4), each with an
+    /// `i32` tick count (the first at `ticks`, the next `stride` bytes on)
+    /// that the writer sets after filling that buffer, always the oldest;
+    /// a `u32` at `rare` is raised after the rarely rewritten rest (the
+    /// session info). Whole in one copy when the highest tick count and
+    /// `rare` are the same before and after it (and a pause): the newest
+    /// buffer, the one the decoder reads, was not being written. A header
+    /// with another count of buffers is copied as `Settled` pages are.
+    NewestTick {
+        /// Where the count of buffers is (`numBuf`).
+        count: usize,
+        /// Where the first buffer's tick count is (`varBuf[0].tickCount`).
+        ticks: usize,
+        /// Bytes from one tick count to the next.
+        stride: usize,
+        /// Where the counter of the rest is (`sessionInfoUpdate`).
+        rare: usize,
+    },
 }
 
 /// The consistent copies of a sample's pages, by label.

@@ -17,7 +17,11 @@
 //! with the old counter; after the pause it has bumped it, and the mismatch
 //! shows. Pages without a counter are accepted when two copies agree. The
 //! second copy is read a chunk at a time and compared with the first, so a
-//! page of hundreds of megabytes is held once, not twice.
+//! page of hundreds of megabytes is held once, not twice. iRacing's page is
+//! copied once: its writer fills the oldest of its rotating buffers and
+//! only then sets that buffer's tick count, so a copy is whole for the
+//! newest buffer when the highest tick count did not move while it was
+//! taken.
 //!
 //! Nothing here writes to the pages: they are the game's.
 
@@ -454,6 +458,9 @@ struct Guard {
     value: u64,
     /// Whether they said the writer was not in the middle of an update.
     settled: bool,
+    /// Whether they vouch for one copy, which then need not be compared
+    /// with a second (iRacing's newest buffer, which the writer leaves be).
+    one_copy: bool,
 }
 
 impl Guard {
@@ -465,18 +472,46 @@ impl Guard {
             Protocol::CounterAfter { offset } => read(offset).map(|v| Guard {
                 value: u64::from(v),
                 settled: true,
+                one_copy: false,
             }),
             Protocol::VersionPair { begin, end } => {
                 let (b, e) = (read(begin)?, read(end)?);
                 Some(Guard {
                     value: u64::from(b) << 32 | u64::from(e),
                     settled: b == e,
+                    one_copy: false,
                 })
             }
             Protocol::OddWhileWriting { offset } => read(offset).map(|v| Guard {
                 value: u64::from(v),
                 settled: v % 2 == 0,
+                one_copy: false,
             }),
+            Protocol::NewestTick {
+                count,
+                ticks,
+                stride,
+                rare,
+            } => {
+                let buffers = read(count)?;
+                if !(2..=4).contains(&buffers) {
+                    // Not (yet) a header of rotating buffers: two copies must agree.
+                    return Some(Guard {
+                        value: u64::from(buffers),
+                        settled: true,
+                        one_copy: false,
+                    });
+                }
+                let mut newest = i32::MIN;
+                for i in 0..buffers as usize {
+                    newest = newest.max(read(ticks + i * stride)?.cast_signed());
+                }
+                Some(Guard {
+                    value: u64::from(newest.cast_unsigned()) << 32 | u64::from(read(rare)?),
+                    settled: true,
+                    one_copy: true,
+                })
+            }
         }
     }
 }
@@ -511,6 +546,7 @@ fn stable_copy(
             _ => Some(Guard::of(protocol, read).unwrap_or(Guard {
                 value: 0,
                 settled: false,
+                one_copy: false,
             })),
         })
     };
@@ -546,8 +582,15 @@ fn stable_copy_with(
             });
         }
         settle();
+        // A copy the protocol vouches for is not read twice (iRacing's page
+        // is a megabyte, and the writer is busy elsewhere in it).
         let mut same = true;
-        for (at, first) in bytes.chunks(CHUNK).enumerate() {
+        let chunks = if before.is_some_and(|g| g.one_copy) {
+            [].chunks(CHUNK)
+        } else {
+            bytes.chunks(CHUNK)
+        };
+        for (at, first) in chunks.enumerate() {
             let again = &mut chunk[..first.len()];
             let got = copy(again, at * CHUNK)?;
             if got < first.len() {

@@ -135,6 +135,7 @@ impl Scripted {
                 Ok(Some(Guard {
                     value: value as u64,
                     settled: true,
+                    one_copy: false,
                 }))
             },
             |dst, _| {
@@ -250,6 +251,7 @@ fn a_writer_mid_update_by_its_own_words_is_never_taken() {
             Ok(Some(Guard {
                 value: 11,
                 settled: false,
+                one_copy: false,
             }))
         },
         |dst, _| {
@@ -261,4 +263,63 @@ fn a_writer_mid_update_by_its_own_words_is_never_taken() {
     )
     .unwrap();
     assert_eq!(copy.outcome, Outcome::Changing);
+}
+
+#[test]
+fn the_newest_tick_vouches_for_one_copy_and_a_moved_one_refuses_it() {
+    let ticked = Protocol::NewestTick {
+        count: 0,
+        ticks: 8,
+        stride: 16,
+        rare: 4,
+    };
+    let words = |pairs: Vec<(usize, u32)>| {
+        move |offset: usize| pairs.iter().find(|(o, _)| *o == offset).map(|(_, v)| *v)
+    };
+    // Three buffers, the newest (tick 9) in the second; session info 2.
+    let three = vec![(0, 3), (4, 2), (8, 7), (24, 9), (40, 8)];
+    let guard = Guard::of(ticked, words(three.clone())).unwrap();
+    assert!(guard.settled && guard.one_copy);
+    assert_eq!(guard.value, 9 << 32 | 2);
+    // The writer finished the next buffer: the newest tick moved.
+    let mut moved = three.clone();
+    moved[2] = (8, 10);
+    assert_ne!(Guard::of(ticked, words(moved)).unwrap().value, guard.value);
+    // Tick counts start at -1 (nothing written), and count as less.
+    let fresh = vec![(0, 2), (4, 0), (8, u32::MAX), (24, u32::MAX)];
+    assert_eq!(
+        Guard::of(ticked, words(fresh)).unwrap().value >> 32,
+        u64::from(u32::MAX)
+    );
+    // A header of no rotating buffers is read as a page without protocol.
+    let none = Guard::of(ticked, words(vec![(0, 0)])).unwrap();
+    assert!(none.settled && !none.one_copy);
+    assert_eq!(Guard::of(ticked, words(vec![(0, 3), (4, 1)])), None);
+
+    // One copy, when vouched for; taken again when the tick moved under it.
+    let reads = std::cell::Cell::new(0);
+    let guards = std::cell::Cell::new(0u64);
+    let copy = stable_copy_with(
+        4,
+        || {
+            guards.set(guards.get() + 1);
+            // The first try's tick moves during its copy; then it holds.
+            let value = if guards.get() == 1 { 1 } else { 2 };
+            Ok(Some(Guard {
+                value,
+                settled: true,
+                one_copy: true,
+            }))
+        },
+        |dst, _| {
+            reads.set(reads.get() + 1);
+            dst.fill(5);
+            Ok(dst.len())
+        },
+        || {},
+        |_, _| true,
+    )
+    .unwrap();
+    assert_eq!(copy.outcome, Outcome::Consistent);
+    assert_eq!(reads.get(), 2, "one copy per try, two tries");
 }
