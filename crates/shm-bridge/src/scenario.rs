@@ -175,7 +175,7 @@ impl Update {
                 write_except(page, bytes, words, end..len, &mut || {});
                 write_except(page, bytes, words, start..end, &mut midway);
                 let value = i32::from_le_bytes(word_of(bytes, tick));
-                atomic_i32(page, tick)?.store(value, Ordering::Release);
+                counter::<AtomicI32>(page, tick)?.store(value, Ordering::Release);
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ pub struct PosixShMemProvider {
 impl PosixShMemProvider {
     /// A provider that maps segments as `options` ask: prefaulted, or with
     /// the transparent huge page hint (see [`MapOptions`];
-    /// [`HugePages::Hugetlb`] fails here, as a tmpfs cannot hold them).
+    /// [`HugePages::Hugetlb`](crate::HugePages::Hugetlb) fails here, as a tmpfs cannot hold them).
     pub fn with_options(options: MapOptions) -> Self {
         PosixShMemProvider { options }
     }
