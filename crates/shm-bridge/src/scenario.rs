@@ -241,7 +241,9 @@ mod tests {
             publish: Publish::OddWhileWriting { offset: 4 },
         };
         let mut midway = Vec::new();
-        update.publish(&mut game, || midway = reader.to_vec()).unwrap();
+        update
+            .publish(&mut game, || midway = reader.to_vec())
+            .unwrap();
         assert_eq!(&midway[4..8], &19u32.to_le_bytes(), "odd while writing");
         assert_eq!(midway[0], 7, "the first half written");
         assert_eq!(midway[12], 0, "the second half not yet");
