@@ -136,8 +136,9 @@ fn model(t: &Telemetry) -> Model {
         throttle: Some(t.user_throttle),
         brake: Some(t.user_brake),
         clutch: Some(t.user_clutch),
-        // The SDK's steering is counterclockwise: left positive.
-        steering: Some(-t.user_steer),
+        // The SDK's steering is counterclockwise: left positive. (Taken
+        // from 0 rather than negated, so that straight ahead is 0, not -0.)
+        steering: Some(0.0 - t.user_steer),
         fuel_l: Some(t.fuel),
         fuel_capacity_l: capacity,
         update: i64::try_from(t.time).ok(),
