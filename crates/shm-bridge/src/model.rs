@@ -2,6 +2,8 @@
 //! title family's decoder fills from its own pages, in units named in the
 //! fields. A value a title does not publish is `None`, never a made-up 0.
 
+pub mod convert;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

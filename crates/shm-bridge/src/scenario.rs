@@ -104,8 +104,10 @@ pub enum Publish {
         /// `mVersionUpdateEnd`.
         end: usize,
     },
-    /// Project CARS 2's: the `u32` at `offset` made odd, the fields, then
-    /// even again (`mSequenceNumber`).
+    /// Project CARS 2's `mSequenceNumber`, one more at the start of an
+    /// update and one more at its end: the `u32` at `offset` made the
+    /// frame's even number less one, the fields, then the frame's number
+    /// (so that a held frame shows the number its frame has).
     OddWhileWriting {
         /// Where the sequence number is.
         offset: usize,
@@ -157,12 +159,12 @@ impl Update {
                 counter::<AtomicU32>(page, end)?.store(next, Ordering::Release);
             }
             Publish::OddWhileWriting { offset } => {
-                let sequence = counter::<AtomicU32>(page, offset)?.load(Ordering::Relaxed);
-                let odd = sequence | 1;
-                counter::<AtomicU32>(page, offset)?.store(odd, Ordering::Relaxed);
+                let done = u32::from_le_bytes(word_of(bytes, offset)) & !1;
+                let writing = done.wrapping_sub(1);
+                counter::<AtomicU32>(page, offset)?.store(writing, Ordering::Relaxed);
                 fence(Ordering::Release);
                 fields(page, &mut midway);
-                counter::<AtomicU32>(page, offset)?.store(odd.wrapping_add(1), Ordering::Release);
+                counter::<AtomicU32>(page, offset)?.store(done, Ordering::Release);
             }
             Publish::NextBuffer {
                 tick,
@@ -238,4 +240,36 @@ fn counter<A: AtomicView>(page: &mut ShBytes, offset: usize) -> Result<&A, ShMem
             len,
         })?;
     Ok(&word.atomics::<A>()?[0])
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use shmem::{MemfdShMemProvider, ShMem, ShMemProvider};
+
+    use super::*;
+
+    #[test]
+    fn an_odd_sequence_guards_the_fields_and_the_frames_own_number_ends_it() {
+        let mut provider = MemfdShMemProvider::new().unwrap();
+        let mut game = provider.new_shmem(16).unwrap();
+        // A reader's view of the same memory.
+        let reader = provider.shmem_from_id_and_size(game.id(), 16).unwrap();
+        let mut bytes = vec![7u8; 16];
+        bytes[4..8].copy_from_slice(&20u32.to_le_bytes());
+        let update = Update {
+            file: "page",
+            bytes,
+            publish: Publish::OddWhileWriting { offset: 4 },
+        };
+        let mut midway = Vec::new();
+        update
+            .publish(&mut game, || midway = reader.to_vec())
+            .unwrap();
+        assert_eq!(&midway[4..8], &19u32.to_le_bytes(), "odd while writing");
+        assert_eq!(midway[0], 7, "the first half written");
+        assert_eq!(midway[12], 0, "the second half not yet");
+        let after = reader.to_vec();
+        assert_eq!(&after[4..8], &20u32.to_le_bytes(), "the frame's own number");
+        assert_eq!(after[12], 7);
+    }
 }

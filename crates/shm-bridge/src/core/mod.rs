@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod ledger;
 pub mod mounts;
+pub mod narrow;
 pub mod plan;
 pub mod presets;
 pub mod spec;

@@ -64,7 +64,7 @@ fn raw_pages_report_what_changed_and_short_files_are_refused() {
     assert!(page.consistent);
     let problems = s.problems();
     assert!(
-        problems[0].contains("holds 100 bytes") && problems[0].contains("156 needed"),
+        problems[0].contains("holds 100 bytes") && problems[0].contains("1232 needed"),
         "{problems:?}"
     );
     raw[10..13].copy_from_slice(&[1, 2, 3]);

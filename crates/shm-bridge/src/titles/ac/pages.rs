@@ -1,13 +1,19 @@
 //! The pages' layouts, from the ACC SDK, and their fields as shm-bridge
 //! shows them; each field's offset is written once, in the layout structs.
+//!
+//! Offsets are those of Kunos's `SharedFileOut.h` for ACC (the "ACC Shared
+//! Memory Documentation" 1.8/1.9), 4-byte packed: computed from that header
+//! with MinGW and asserted below. Assetto Corsa's own graphics page differs
+//! from ACC's past `normalizedCarPosition` (its `sim_info.py` layout, AC
+//! shared memory 1.7: `carCoordinates[3]`, `penaltyTime`, then `flag` at 268).
 
 use serde::{Deserialize, Serialize};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::core::utf16::{from_wide, to_fixed};
 
-/// The first fields of `SPageFilePhysics`.
-#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
+/// The first fields of `SPageFilePhysics`, through `currentMaxRpm`.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
 pub(super) struct PhysicsPage {
     packet_id: i32,
@@ -19,6 +25,21 @@ pub(super) struct PhysicsPage {
     steer_angle: f32,
     speed_kmh: f32,
     velocity: [f32; 3],
+    /// `accG`, `wheelSlip`, `wheelLoad`.
+    _to_pressures: [u8; 44],
+    /// `wheelsPressure`, psi.
+    wheels_pressure: [f32; 4],
+    /// `wheelAngularSpeed`, `tyreWear`, `tyreDirtyLevel`.
+    _to_core_temperatures: [u8; 48],
+    /// `tyreCoreTemperature`, °C.
+    tyre_core_temperature: [f32; 4],
+    /// `camberRAD` to `drsEnabled`.
+    _to_brake_temperatures: [u8; 180],
+    brake_temp: [f32; 4],
+    clutch: f32,
+    /// `tyreTempI` to `P2PStatus`.
+    _to_current_max_rpm: [u8; 220],
+    current_max_rpm: i32,
 }
 
 /// The first fields of `SPageFileGraphic`.
@@ -38,6 +59,52 @@ pub(super) struct GraphicsPage {
     i_last_time: i32,
     i_best_time: i32,
     session_time_left: f32,
+    /// `distanceTraveled` to `normalizedCarPosition`, where the titles'
+    /// pages part.
+    _shared_rest: [u8; 96],
+}
+
+/// Assetto Corsa's graphics page after the fields it shares with ACC.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+struct AcGraphicsTail {
+    car_coordinates: [f32; 3],
+    penalty_time: f32,
+    flag: i32,
+}
+
+/// ACC's graphics page after the fields it shares with Assetto Corsa,
+/// through `penalty`.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+struct AccGraphicsTail {
+    active_cars: i32,
+    car_coordinates: [[f32; 3]; 60],
+    car_id: [i32; 60],
+    player_car_id: i32,
+    penalty_time: f32,
+    flag: i32,
+    penalty: i32,
+}
+
+/// Which title's graphics page, past the fields they share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// ACC's, as its SDK documents it (AC Rally's pages are read alike).
+    Competizione,
+    /// Assetto Corsa's (the first one).
+    AssettoCorsa,
+}
+
+impl Layout {
+    /// Bytes of the graphics page the decoder reads.
+    pub const fn graphics_needed(self) -> usize {
+        size_of::<GraphicsPage>()
+            + match self {
+                Layout::Competizione => size_of::<AccGraphicsTail>(),
+                Layout::AssettoCorsa => size_of::<AcGraphicsTail>(),
+            }
+    }
 }
 
 /// The first fields of `SPageFileStatic`.
@@ -64,11 +131,22 @@ pub(super) struct StaticPage {
 
 // The SDK's offsets, checked where the compiler can see them.
 const _: () = {
-    assert!(std::mem::offset_of!(PhysicsPage, speed_kmh) == 28);
-    assert!(size_of::<PhysicsPage>() == 44);
-    assert!(std::mem::offset_of!(GraphicsPage, completed_laps) == 132);
-    assert!(std::mem::offset_of!(GraphicsPage, i_current_time) == 140);
-    assert!(std::mem::offset_of!(GraphicsPage, session_time_left) == 152);
+    use std::mem::offset_of;
+    assert!(offset_of!(PhysicsPage, speed_kmh) == 28);
+    assert!(offset_of!(PhysicsPage, wheels_pressure) == 88);
+    assert!(offset_of!(PhysicsPage, tyre_core_temperature) == 152);
+    assert!(offset_of!(PhysicsPage, brake_temp) == 348);
+    assert!(offset_of!(PhysicsPage, clutch) == 364);
+    assert!(offset_of!(PhysicsPage, current_max_rpm) == 588);
+    assert!(size_of::<PhysicsPage>() == 592);
+    assert!(offset_of!(GraphicsPage, completed_laps) == 132);
+    assert!(offset_of!(GraphicsPage, i_current_time) == 140);
+    assert!(offset_of!(GraphicsPage, session_time_left) == 152);
+    assert!(size_of::<GraphicsPage>() == 252);
+    assert!(252 + offset_of!(AcGraphicsTail, flag) == 268);
+    assert!(252 + offset_of!(AccGraphicsTail, penalty_time) == 1220);
+    assert!(252 + offset_of!(AccGraphicsTail, flag) == 1224);
+    assert!(252 + offset_of!(AccGraphicsTail, penalty) == 1228);
     assert!(std::mem::offset_of!(StaticPage, car_model) == 68);
     assert!(std::mem::offset_of!(StaticPage, sector_count) == 400);
     assert!(std::mem::offset_of!(StaticPage, max_rpm) == 412);
@@ -96,6 +174,16 @@ pub struct Physics {
     pub speed_kmh: f32,
     /// Velocity vector, m/s.
     pub velocity: [f32; 3],
+    /// Tyre pressures, psi: FL, FR, RL, RR.
+    pub wheels_pressure: [f32; 4],
+    /// Tyre core temperatures, °C.
+    pub tyre_core_temperature: [f32; 4],
+    /// Brake temperatures, °C.
+    pub brake_temp: [f32; 4],
+    /// Clutch pedal, 0 to 1.
+    pub clutch: f32,
+    /// The rev limit now (AC EVO; not used by ACC).
+    pub current_max_rpm: i32,
 }
 
 /// `SPageFileGraphic`, the fields shown.
@@ -127,6 +215,11 @@ pub struct Graphics {
     pub i_best_time: i32,
     /// Session time left, milliseconds.
     pub session_time_left: f32,
+    /// `AC_FLAG_TYPE` shown to the player (0 none, 1 blue, 2 yellow, 3
+    /// black, 4 white, 5 chequered, 6 penalty, ACC: 7 green, 8 orange).
+    pub flag: i32,
+    /// ACC's `PenaltyShortcut` (0 none); absent from Assetto Corsa's page.
+    pub penalty: Option<i32>,
 }
 
 /// `SPageFileStatic`, the fields shown.
@@ -178,6 +271,11 @@ impl Physics {
             steer_angle: p.steer_angle,
             speed_kmh: p.speed_kmh,
             velocity: p.velocity,
+            wheels_pressure: p.wheels_pressure,
+            tyre_core_temperature: p.tyre_core_temperature,
+            brake_temp: p.brake_temp,
+            clutch: p.clutch,
+            current_max_rpm: p.current_max_rpm,
         })
     }
 
@@ -193,6 +291,15 @@ impl Physics {
             steer_angle: self.steer_angle,
             speed_kmh: self.speed_kmh,
             velocity: self.velocity,
+            _to_pressures: [0; 44],
+            wheels_pressure: self.wheels_pressure,
+            _to_core_temperatures: [0; 48],
+            tyre_core_temperature: self.tyre_core_temperature,
+            _to_brake_temperatures: [0; 180],
+            brake_temp: self.brake_temp,
+            clutch: self.clutch,
+            _to_current_max_rpm: [0; 220],
+            current_max_rpm: self.current_max_rpm,
         };
         put(&page, b);
     }
@@ -204,9 +311,25 @@ impl Physics {
 }
 
 impl Graphics {
-    /// Decodes a copy of the page; `None` if it is too short.
+    /// Decodes a copy of ACC's page; `None` if it is too short.
     pub fn decode(b: &[u8]) -> Option<Graphics> {
-        let (g, _) = GraphicsPage::read_from_prefix(b).ok()?;
+        Graphics::decode_as(b, Layout::Competizione)
+    }
+
+    /// Decodes a copy of the page as `layout` has it; `None` if it is too
+    /// short.
+    pub fn decode_as(b: &[u8], layout: Layout) -> Option<Graphics> {
+        let (g, tail) = GraphicsPage::read_from_prefix(b).ok()?;
+        let (flag, penalty) = match layout {
+            Layout::Competizione => {
+                let (t, _) = AccGraphicsTail::read_from_prefix(tail).ok()?;
+                (t.flag, Some(t.penalty))
+            }
+            Layout::AssettoCorsa => {
+                let (t, _) = AcGraphicsTail::read_from_prefix(tail).ok()?;
+                (t.flag, None)
+            }
+        };
         Some(Graphics {
             packet_id: g.packet_id,
             status: g.status,
@@ -221,11 +344,19 @@ impl Graphics {
             i_last_time: g.i_last_time,
             i_best_time: g.i_best_time,
             session_time_left: g.session_time_left,
+            flag,
+            penalty,
         })
     }
 
-    /// Encodes into a page buffer, packet id included.
+    /// Encodes ACC's page into a page buffer, packet id included.
     pub fn encode(&self, b: &mut [u8]) {
+        self.encode_as(Layout::Competizione, b);
+    }
+
+    /// Encodes the page as `layout` has it into a page buffer (at least
+    /// [`Layout::graphics_needed`] long), packet id included.
+    pub fn encode_as(&self, layout: Layout, b: &mut [u8]) {
         let page = GraphicsPage {
             packet_id: self.packet_id,
             status: self.status,
@@ -240,8 +371,32 @@ impl Graphics {
             i_last_time: self.i_last_time,
             i_best_time: self.i_best_time,
             session_time_left: self.session_time_left,
+            _shared_rest: [0; 96],
         };
         put(&page, b);
+        let tail = &mut b[size_of::<GraphicsPage>()..];
+        match layout {
+            Layout::Competizione => put(
+                &AccGraphicsTail {
+                    active_cars: 0,
+                    car_coordinates: [[0.0; 3]; 60],
+                    car_id: [0; 60],
+                    player_car_id: 0,
+                    penalty_time: 0.0,
+                    flag: self.flag,
+                    penalty: self.penalty.unwrap_or(0),
+                },
+                tail,
+            ),
+            Layout::AssettoCorsa => put(
+                &AcGraphicsTail {
+                    car_coordinates: [0.0; 3],
+                    penalty_time: 0.0,
+                    flag: self.flag,
+                },
+                tail,
+            ),
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! The synthetic session the sim stand-in drives: every value is a pure
 //! function of the packet id, so a reader can check what it decoded.
-use super::{GRAPHICS, GRAPHICS_LEN, Graphics, PHYSICS, PHYSICS_LEN, Physics, STATIC, STATIC_LEN, Static};
-use crate::model::{Session, Status, Telemetry, lap_time};
+use super::{
+    GRAPHICS, GRAPHICS_LEN, Graphics, Layout, PHYSICS, PHYSICS_LEN, Physics, STATIC, STATIC_LEN,
+    Static,
+};
+use crate::model::{Flag, Session, Status, Telemetry, lap_time};
 use crate::scenario::{Publish, Scenario, Update};
 
 /// Updates per second the stand-in writes.
@@ -49,6 +52,8 @@ pub fn physics(id: i32) -> Physics {
     };
     let gear = 2 + ((speed - 40.0) / 45.0).clamp(0.0, 5.0) as i32;
     let rpm = 4500 + ((speed * 37.0) as i32 % 4600);
+    // Tyres warm through a cycle; the clutch is pressed on the downshifts.
+    let warmth = phase as f32 * 0.01;
     Physics {
         packet_id: id,
         gas,
@@ -63,12 +68,28 @@ pub fn physics(id: i32) -> Physics {
         },
         speed_kmh: speed,
         velocity: [speed / 3.6, 0.0, 0.0],
+        wheels_pressure: [27.4, 27.6, 27.1, 27.3].map(|p| p + warmth * 0.05),
+        tyre_core_temperature: [84.5, 86.0, 80.5, 81.25].map(|t| t + warmth),
+        brake_temp: [310.0, 315.0, 240.0, 245.0].map(|t| t + warmth * 20.0),
+        clutch: if (540..560).contains(&phase) { 0.6 } else { 0.0 },
+        current_max_rpm: 0,
     }
 }
 
-/// The graphics page for packet `id`.
+/// The graphics page for packet `id`: a yellow flag in each braking zone,
+/// a blue one at the end of every fourth lap's cycles, and a drive-through
+/// for cutting through the middle of every other lap.
 pub fn graphics(id: i32) -> Graphics {
     let laps = id / LAP_PACKETS;
+    let phase = id.rem_euclid(600);
+    let flag = if (480..540).contains(&phase) {
+        2
+    } else if laps % 4 == 3 && phase >= 540 {
+        1
+    } else {
+        0
+    };
+    let cutting = laps % 2 == 1 && (2400..3600).contains(&(id % LAP_PACKETS));
     let lap_ms = (id % LAP_PACKETS) * (1000 / RATE_HZ as i32);
     let done = |ms: i32| if laps > 0 { ms } else { 0 };
     let shown = |ms: i32| lap_time((ms > 0).then_some(i64::from(ms)));
@@ -86,15 +107,36 @@ pub fn graphics(id: i32) -> Graphics {
         i_last_time: done(LAP_MS),
         i_best_time: if laps > 0 { LAP_MS } else { i32::MAX },
         session_time_left: 3_600_000.0 - id as f32 * (1000.0 / RATE_HZ as f32),
+        flag,
+        penalty: Some(i32::from(cutting)),
     }
 }
 
-/// The session as a [`Scenario`]: frame `n` is packet `n`.
-pub static SESSION: AcSession = AcSession;
+/// The graphics page for packet `id` as `layout` has it (Assetto Corsa's
+/// has no penalty field).
+pub fn graphics_as(layout: Layout, id: i32) -> Graphics {
+    let g = graphics(id);
+    match layout {
+        Layout::Competizione => g,
+        Layout::AssettoCorsa => Graphics { penalty: None, ..g },
+    }
+}
 
-/// The Assetto Corsa family's known session.
+/// ACC's session as a [`Scenario`]: frame `n` is packet `n`.
+pub static SESSION: AcSession = AcSession {
+    layout: Layout::Competizione,
+};
+
+/// Assetto Corsa's session: ACC's, with its own graphics page.
+pub static SESSION_AC: AcSession = AcSession {
+    layout: Layout::AssettoCorsa,
+};
+
+/// The Assetto Corsa family's known session, in one title's layout.
 #[derive(Debug)]
-pub struct AcSession;
+pub struct AcSession {
+    layout: Layout,
+}
 
 impl Scenario for AcSession {
     fn frame(&self, n: u32) -> Vec<Update> {
@@ -111,15 +153,28 @@ impl Scenario for AcSession {
         let counter = Publish::CounterLast { offset: 0 };
         vec![
             page(PHYSICS, PHYSICS_LEN, &|b| physics(id).encode(b), counter),
-            page(GRAPHICS, GRAPHICS_LEN, &|b| graphics(id).encode(b), counter),
+            page(
+                GRAPHICS,
+                GRAPHICS_LEN,
+                &|b| graphics_as(self.layout, id).encode_as(self.layout, b),
+                counter,
+            ),
             page(STATIC, STATIC_LEN, &|b| statics().encode(b), Publish::Plain),
         ]
     }
 
     fn expected(&self, n: u32) -> Telemetry {
         let id = i32::try_from(n).unwrap_or(i32::MAX);
-        let (p, g, s) = (physics(id), graphics(id), statics());
+        let (p, g, s) = (physics(id), graphics_as(self.layout, id), statics());
         let laps = id / LAP_PACKETS;
+        let mut flags = match g.flag {
+            1 => vec![Flag::Blue],
+            2 => vec![Flag::Yellow],
+            _ => vec![],
+        };
+        if g.penalty.is_some_and(|p| p != 0) {
+            flags.push(Flag::Penalty);
+        }
         Telemetry {
             car: Some(s.car_model),
             track: Some(s.track),
@@ -136,6 +191,7 @@ impl Scenario for AcSession {
             gear: Some(p.gear - 1),
             throttle: Some(p.gas),
             brake: Some(p.brake),
+            clutch: Some(p.clutch),
             steering: Some(p.steer_angle),
             fuel_l: Some(p.fuel),
             fuel_capacity_l: Some(120.0),
@@ -145,6 +201,10 @@ impl Scenario for AcSession {
             lap_time_ms: Some(i64::from(g.i_current_time)),
             last_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
             best_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
+            tyre_temps_c: Some(p.tyre_core_temperature),
+            // psi as kPa, written out here rather than through the decoder's conversion.
+            tyre_pressures_kpa: Some(p.wheels_pressure.map(|psi| psi * 6.894_757)),
+            flags: Some(flags),
             update: Some(i64::from(id)),
             ..Telemetry::default()
         }
@@ -161,7 +221,7 @@ impl Scenario for AcSession {
             }
             "graphics" => {
                 let g: Graphics = of(page)?;
-                g == graphics(g.packet_id)
+                g == graphics_as(self.layout, g.packet_id)
             }
             "static" => of::<Static>(page)? == statics(),
             other => return Err(format!("no page {other}")),
