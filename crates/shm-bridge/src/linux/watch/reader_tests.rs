@@ -224,7 +224,7 @@ fn a_file_truncated_while_read_is_a_short_copy_not_a_crash() {
         .unwrap()
         .set_len(100)
         .unwrap();
-    let copy = stable_copy(&file, 4096, Protocol::Settled, |_, _| true).unwrap();
+    let copy = stable_copy(&file, &file, 4096, Protocol::Settled, |_, _| true).unwrap();
     assert_eq!((copy.outcome, copy.bytes.len()), (Outcome::Shrank, 100));
     let s = t.sample();
     assert_eq!(s.raw().next().unwrap().1.bytes.len(), 100);
