@@ -18,7 +18,7 @@ pub mod synthetic;
 
 pub use pages::{DATA_LEN, Data, Generic, LOCK_BUSY, LOCK_LEN, Lock, Scoring, Telemetry};
 
-use super::rf2::model;
+use super::rf2::{model, used};
 use super::{Copies, Decoded, Family, Page, Protocol};
 use crate::scenario::Scenario;
 
@@ -71,6 +71,7 @@ impl Family for LmuFamily {
         let car = read.and_then(|d| d.telemetry.player.as_ref());
         let mut telemetry = model::telemetry(
             read.map(|d| &d.scoring.info),
+            pages::MAX_VEHICLES,
             read.and_then(|d| d.scoring.player.as_ref()),
             car,
         );
@@ -108,7 +109,9 @@ impl Family for LmuFamily {
 fn player_note(d: &Data) -> String {
     let t = &d.telemetry;
     match (&d.scoring.player, &t.player) {
-        _ if d.scoring.info.num_vehicles <= 0 => "no session loaded (no vehicles)".into(),
+        _ if used(d.scoring.info.num_vehicles, pages::MAX_VEHICLES) == 0 => {
+            "no session loaded (no vehicles)".into()
+        }
         (Some(s), Some(c)) if s.id != c.id => format!(
             "scoring marks slot {}, telemetry record {} is slot {}",
             s.id, t.player_vehicle_idx, c.id

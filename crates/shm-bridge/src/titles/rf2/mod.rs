@@ -72,6 +72,7 @@ impl Family for Rf2Family {
         let driven = telemetry.as_ref().and_then(|t| t.as_ref());
         let mut model = model::telemetry(
             scored.map(|s| &s.info),
+            pages::MAX_VEHICLES,
             player,
             driven.and_then(|t| t.player.as_ref()),
         );

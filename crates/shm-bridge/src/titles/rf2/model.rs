@@ -38,10 +38,15 @@ pub fn rpm(rpm: f64) -> Option<i32> {
         .map(|r| r.round() as i32)
 }
 
+/// A speed in m/s, in km/h.
+pub fn kmh(metres_per_second: f64) -> Option<f32> {
+    finite(metres_per_second * KMH_PER_MS).map(|s| s as f32)
+}
+
 /// A speed from its velocity vector in m/s, in km/h.
 pub fn speed_kmh(velocity: [f64; 3]) -> Option<f32> {
     let [x, y, z] = velocity;
-    finite((x * x + y * y + z * z).sqrt() * KMH_PER_MS).map(|s| s as f32)
+    kmh((x * x + y * y + z * z).sqrt())
 }
 
 /// Kelvin as °C.
@@ -70,10 +75,11 @@ pub fn session_kind(code: i32) -> Option<&'static str> {
     })
 }
 
-/// The model's status: no vehicle means no session; phase 9 is the
-/// game's pause; in realtime is on track, else at the monitor (menus).
-pub fn status(num_vehicles: i32, in_realtime: bool, game_phase: u8) -> Status {
-    match (num_vehicles > 0, game_phase, in_realtime) {
+/// The model's status: no vehicles (`loaded` false) means no session;
+/// phase 9 is the game's pause; in realtime is on track, else at the
+/// monitor (menus).
+pub fn status(loaded: bool, in_realtime: bool, game_phase: u8) -> Status {
+    match (loaded, game_phase, in_realtime) {
         (false, _, _) => Status::Menu,
         (true, 9, _) => Status::Paused,
         (true, _, true) => Status::Live,
@@ -136,14 +142,19 @@ pub fn name(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-/// The model from the session's scoring, the player's scoring and the
+/// The model from the session's scoring (a session is loaded when it
+/// counts 1 to `max_vehicles` vehicles), the player's scoring and the
 /// player's telemetry, whichever were read (`update` left to the title).
 pub fn telemetry(
     info: Option<&ScoringInfo>,
+    max_vehicles: usize,
     player: Option<&VehicleScoring>,
     car: Option<&VehicleTelemetry>,
 ) -> Telemetry {
-    let loaded = info.filter(|i| i.num_vehicles > 0);
+    let is_loaded = |i: &&ScoringInfo| {
+        usize::try_from(i.num_vehicles).is_ok_and(|n| (1..=max_vehicles).contains(&n))
+    };
+    let loaded = info.filter(is_loaded);
     let session = loaded.map(|i| Session {
         kind: session_kind(i.session).map(str::to_owned),
         time_left_s: finite(i.end_et - i.current_et)
@@ -168,7 +179,7 @@ pub fn telemetry(
             .and_then(|p| name(&p.driver_name))
             .or_else(|| loaded.and_then(|i| name(&i.player_name))),
         session,
-        status: info.map(|i| status(i.num_vehicles, i.in_realtime, i.game_phase)),
+        status: info.map(|i| status(is_loaded(&i), i.in_realtime, i.game_phase)),
         cars: loaded.map(|i| i.num_vehicles),
         flags: loaded.and(flag_state).map(flags),
         lap: player.map(|p| i32::from(p.total_laps) + 1),
@@ -255,9 +266,9 @@ mod tests {
         assert_eq!(four([1.0, 2.0, f64::NAN, 4.0]), None);
         assert_eq!(session_kind(12), Some("race"));
         assert_eq!(session_kind(-1), None);
-        assert_eq!(status(0, true, 5), Status::Menu);
-        assert_eq!(status(3, true, 9), Status::Paused);
-        assert_eq!(status(3, false, 5), Status::Menu);
-        assert_eq!(status(3, true, 5), Status::Live);
+        assert_eq!(status(false, true, 5), Status::Menu);
+        assert_eq!(status(true, true, 9), Status::Paused);
+        assert_eq!(status(true, false, 5), Status::Menu);
+        assert_eq!(status(true, true, 5), Status::Live);
     }
 }
