@@ -291,7 +291,7 @@ impl Scenario for Rf2Session {
                 &TelemetryBuffer {
                     version_begin: n,
                     version_end: n,
-                    bytes_updated_hint: i32::try_from(16 + 3 * 1888).unwrap_or(0),
+                    bytes_updated_hint: 16 + 3 * 1888,
                     num_vehicles: 3,
                     player: found.then(|| car(c, PLAYER_ID)),
                 },
@@ -301,7 +301,7 @@ impl Scenario for Rf2Session {
                 &ScoringBuffer {
                     version_begin: n,
                     version_end: n,
-                    bytes_updated_hint: i32::try_from(560 + 3 * 584).unwrap_or(0),
+                    bytes_updated_hint: 560 + 3 * 584,
                     info: info(c),
                     player: found.then(|| scoring(c, PLAYER_ID)),
                 },
