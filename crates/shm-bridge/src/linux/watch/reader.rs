@@ -12,14 +12,14 @@
 //! ([`Protocol`]): with a counter the writer bumps after each update, a
 //! sample is taken as: read the counter, copy the page, pause, read the
 //! counter, copy again, read the counter; it is accepted when the counters
-//! and both copies agree, and retried otherwise. The pause matters: a writer that has stored
-//! every field but not yet the new counter leaves two quick copies equal,
-//! with the old counter; after the pause it has bumped it, and the mismatch
-//! shows. Pages without a counter are accepted when two copies agree. A
-//! lock kept in another mapping (Le Mans Ultimate's) is read, never taken,
-//! from that mapping's file. The
-//! second copy is read a chunk at a time and compared with the first, so a
-//! page of hundreds of megabytes is held once, not twice.
+//! and both copies agree, and retried otherwise. The pause matters: a
+//! writer that has stored every field but not yet the new counter leaves
+//! two quick copies equal, with the old counter; after the pause it has
+//! bumped it, and the mismatch shows. Pages without a counter are accepted
+//! when two copies agree. A lock kept in another mapping (Le Mans
+//! Ultimate's) is read, never taken, from that mapping's file. The second
+//! copy is read a chunk at a time and compared with the first, so a page
+//! of hundreds of megabytes is held once, not twice.
 //!
 //! Nothing here writes to the pages: they are the game's.
 
@@ -348,9 +348,10 @@ impl PageState {
         // A lock kept in another mapping is read from that file; without
         // it (not bridged, or still being sized), two agreeing copies.
         let (protocol, lock_file) = match protocol {
-            Protocol::BusyLock { lock, .. } => {
+            Protocol::BusyLock { lock, busy } => {
+                let holds_busy = |len: u64| len >= busy as u64 + 4;
                 match untrusted::open(dir, lock.as_ref(), Owners::Mine) {
-                    Ok(f) if f.len > 0 => (protocol, Some(f)),
+                    Ok(f) if holds_busy(f.len) => (protocol, Some(f)),
                     Ok(_) | Err(OpenError::Missing { .. }) => (Protocol::Settled, None),
                     Err(e) => return Err(ReadError::Refused(e)),
                 }
