@@ -33,12 +33,18 @@ pub trait Scenario: Sync {
 /// millionth (relative) or 1e-6, so that units converted in another order
 /// still match. Empty when they are the same.
 pub fn differences(got: &Telemetry, want: &Telemetry) -> Vec<String> {
-    let (got, want) = (
-        serde_json::to_value(got).unwrap_or_default(),
-        serde_json::to_value(want).unwrap_or_default(),
-    );
+    json_differences(
+        &serde_json::to_value(got).unwrap_or_default(),
+        &serde_json::to_value(want).unwrap_or_default(),
+    )
+}
+
+/// How the JSON `got` differs from `want`, as [`differences`] tells: for
+/// pages whose numbers went through JSON (a parsed `f64` may be a unit in
+/// the last place off).
+pub fn json_differences(got: &serde_json::Value, want: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
-    compare("", &got, &want, &mut out);
+    compare("", got, want, &mut out);
     out
 }
 
@@ -96,8 +102,10 @@ pub enum Publish {
         /// Where the counter is.
         offset: usize,
     },
-    /// rFactor 2's: the `u32` at `begin` raised by one, the fields, then
-    /// the `u32` at `end` made equal to it.
+    /// rFactor 2's: the `u32` at `begin` set to the update's version (the
+    /// one its bytes carry there: the game raises it by one each update, as
+    /// frames written in order do), the fields, then the `u32` at `end`
+    /// made equal to it.
     VersionPair {
         /// `mVersionUpdateBegin`.
         begin: usize,
@@ -124,18 +132,39 @@ pub enum Publish {
         /// Its length.
         len: usize,
     },
+    /// Le Mans Ultimate's: the fields written while holding the game's
+    /// spin lock, the little-endian `i32` at `busy` of the mapping file
+    /// `lock`, taken from 0 to 1 before and set back to 0 after (the SDK's
+    /// `SharedMemoryLock`; see [`Update::publish_with`]).
+    UnderLock {
+        /// The lock's mapping, by file name.
+        lock: &'static str,
+        /// Where `busy` is in it.
+        busy: usize,
+    },
 }
 
 impl Update {
     /// Writes the update into `page` as the game does. `midway` runs
     /// between the two halves of the fields: a stand-in that pauses there
     /// is caught mid-write by any reader that ignores the protocol.
-    pub fn publish(&self, page: &mut ShBytes, mut midway: impl FnMut()) -> Result<(), ShMemError> {
+    pub fn publish(&self, page: &mut ShBytes, midway: impl FnMut()) -> Result<(), ShMemError> {
+        self.publish_with(page, None, midway)
+    }
+
+    /// As [`Update::publish`], with the `busy` word of the lock a
+    /// [`Publish::UnderLock`] update takes (an error without it).
+    pub fn publish_with(
+        &self,
+        page: &mut ShBytes,
+        lock: Option<&AtomicI32>,
+        mut midway: impl FnMut(),
+    ) -> Result<(), ShMemError> {
         let len = self.bytes.len().min(page.len());
         let bytes = &self.bytes[..len];
         // The words of the protocol are written by the protocol, not with the fields.
         let words: &[usize] = match self.publish {
-            Publish::Plain => &[],
+            Publish::Plain | Publish::UnderLock { .. } => &[],
             Publish::CounterLast { offset } | Publish::OddWhileWriting { offset } => &[offset],
             Publish::NextBuffer { tick, .. } => &[tick],
             Publish::VersionPair { begin, end } => &[begin, end],
@@ -151,12 +180,11 @@ impl Update {
                 counter::<AtomicI32>(page, offset)?.store(value, Ordering::Release);
             }
             Publish::VersionPair { begin, end } => {
-                let version = counter::<AtomicU32>(page, begin)?.load(Ordering::Relaxed);
-                let next = version.wrapping_add(1);
-                counter::<AtomicU32>(page, begin)?.store(next, Ordering::Relaxed);
+                let version = u32::from_le_bytes(word_of(bytes, begin));
+                counter::<AtomicU32>(page, begin)?.store(version, Ordering::Relaxed);
                 fence(Ordering::Release);
                 fields(page, &mut midway);
-                counter::<AtomicU32>(page, end)?.store(next, Ordering::Release);
+                counter::<AtomicU32>(page, end)?.store(version, Ordering::Release);
             }
             Publish::OddWhileWriting { offset } => {
                 let done = u32::from_le_bytes(word_of(bytes, offset)) & !1;
@@ -178,6 +206,31 @@ impl Update {
                 write_except(page, bytes, words, start..end, &mut midway);
                 let value = i32::from_le_bytes(word_of(bytes, tick));
                 counter::<AtomicI32>(page, tick)?.store(value, Ordering::Release);
+            }
+            Publish::UnderLock { busy, .. } => {
+                let lock = lock.ok_or(ShMemError::OutOfBounds {
+                    what: "the lock of an update written under it (no lock page given)",
+                    offset: busy,
+                    needed: 4,
+                    len: 0,
+                })?;
+                // As the SDK's Lock(): spin until busy goes from 0 to 1,
+                // then give the CPU up between tries (readers that take it
+                // hold it for one copy).
+                let mut spins = 0u32;
+                while lock
+                    .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_err()
+                {
+                    spins = spins.saturating_add(1);
+                    if spins < 4000 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+                fields(page, &mut midway);
+                lock.store(0, Ordering::Release);
             }
         }
         Ok(())

@@ -96,6 +96,22 @@ pub enum Protocol {
         /// Where the counter of the rest is (`sessionInfoUpdate`).
         rare: usize,
     },
+    /// A spin lock the writer holds while it writes, kept in another
+    /// mapping (Le Mans Ultimate's `LMU_SharedMemoryLockData`, `{LONG
+    /// waiters; LONG busy}`): the little-endian `i32` at `busy` of the file
+    /// `lock` is 1 while someone holds it. The lock is never taken: that
+    /// would write to the game's page and could make the game wait. A copy
+    /// is whole when `busy` reads 0 before, between and after two copies
+    /// that agree: a write in progress across the read between the copies
+    /// is seen there, and any other write that changed the bytes while
+    /// they were copied makes the copies differ. Without the lock's file
+    /// (not bridged), as [`Protocol::Settled`].
+    BusyLock {
+        /// The lock's mapping, by file name.
+        lock: &'static str,
+        /// Where `busy` is in it.
+        busy: usize,
+    },
 }
 
 /// The consistent copies of a sample's pages, by label.

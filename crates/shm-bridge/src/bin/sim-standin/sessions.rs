@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use shm_bridge::core::presets::Presets;
+use shm_bridge::scenario::Publish;
 use shm_bridge::titles::{
     self,
     ac::{self, synthetic},
@@ -99,20 +100,43 @@ pub fn scenario(
     let session = family
         .scenario()
         .ok_or_else(|| format!("{}: no scenario for its pages", preset.title))?;
+    // Mappings the game only locks (LMU's lock), as their words.
+    let locked_by: Vec<&str> = session
+        .frame(1)
+        .iter()
+        .filter_map(|u| match u.publish {
+            Publish::UnderLock { lock, .. } => Some(lock),
+            _ => None,
+        })
+        .collect();
     let mut pages = Vec::new();
+    let mut locks: Vec<(String, &'static [AtomicI32])> = Vec::new();
     for spec in preset.specs().map_err(|e| e.to_string())? {
         let size = spec.size.ok_or_else(|| format!("{}: no size", spec.name))?;
         let size = usize::try_from(size).map_err(|_| format!("{}: too large", spec.name))?;
-        pages.push((
-            spec.file_name().to_owned(),
-            mapping(spec.name.as_str(), size)?,
-        ));
+        let view = mapping(spec.name.as_str(), size)?;
+        let file = spec.file_name().to_owned();
+        if locked_by.contains(&file.as_str()) {
+            let words = view
+                .atomics::<AtomicI32>()
+                .map_err(|e| format!("{}: {e}", spec.name))?;
+            locks.push((file, words));
+        } else {
+            pages.push((file, view));
+        }
     }
     let mut write = |n: u32| -> Result<(), String> {
         for update in session.frame(n) {
+            let lock = match update.publish {
+                Publish::UnderLock { lock, busy } => locks
+                    .iter()
+                    .find(|(file, _)| file == lock)
+                    .and_then(|(_, words)| words.get(busy / 4)),
+                _ => None,
+            };
             if let Some((_, page)) = pages.iter_mut().find(|(file, _)| file == update.file) {
                 update
-                    .publish(page, || {
+                    .publish_with(page, lock, || {
                         if torn {
                             // Shorter than a reader's pause between its two
                             // copies: a counter written last (AC's) tells a

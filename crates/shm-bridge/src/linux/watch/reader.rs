@@ -10,14 +10,16 @@
 //! A copy can still catch the game halfway through an update, so each page
 //! is copied the way its title family says a copy is whole
 //! ([`Protocol`]): with a counter the writer bumps after each update, a
-//! sample is taken as: read the counter, copy the page, pause, copy again,
-//! read the counter; it is accepted when both counters and both copies
-//! agree, and retried otherwise. The pause matters: a writer that has stored
-//! every field but not yet the new counter leaves two quick copies equal,
-//! with the old counter; after the pause it has bumped it, and the mismatch
-//! shows. Pages without a counter are accepted when two copies agree. The
-//! second copy is read a chunk at a time and compared with the first, so a
-//! page of hundreds of megabytes is held once, not twice. iRacing's page is
+//! sample is taken as: read the counter, copy the page, pause, read the
+//! counter, copy again, read the counter; it is accepted when the counters
+//! and both copies agree, and retried otherwise. The pause matters: a
+//! writer that has stored every field but not yet the new counter leaves
+//! two quick copies equal, with the old counter; after the pause it has
+//! bumped it, and the mismatch shows. Pages without a counter are accepted
+//! when two copies agree. A lock kept in another mapping (Le Mans
+//! Ultimate's) is read, never taken, from that mapping's file. The second
+//! copy is read a chunk at a time and compared with the first, so a page
+//! of hundreds of megabytes is held once, not twice. iRacing's page is
 //! copied once: its writer fills the oldest of its rotating buffers and
 //! only then sets that buffer's tick count, so a copy is whole for the
 //! newest buffer when the highest tick count did not move while it was
@@ -347,6 +349,20 @@ impl PageState {
             });
         }
         let protocol = page.map_or(Protocol::Settled, |p| p.protocol);
+        // A lock kept in another mapping is read from that file; without
+        // it (not bridged, or still being sized), two agreeing copies.
+        let (protocol, lock_file) = match protocol {
+            Protocol::BusyLock { lock, busy } => {
+                let holds_busy = |len: u64| len >= busy as u64 + 4;
+                match untrusted::open(dir, lock.as_ref(), Owners::Mine) {
+                    Ok(f) if holds_busy(f.len) => (protocol, Some(f)),
+                    Ok(_) | Err(OpenError::Missing { .. }) => (Protocol::Settled, None),
+                    Err(e) => return Err(ReadError::Refused(e)),
+                }
+            }
+            _ => (protocol, None),
+        };
+        let words = lock_file.as_ref().unwrap_or(&file);
         // With a counter written last, a writer stalled between its fields
         // and its counter leaves copies that agree, under the old counter:
         // the same counter as the last whole copy with other bytes is that.
@@ -354,7 +370,7 @@ impl PageState {
         // beyond what such a protocol can tell.)
         let last = self.last_counted;
         let mut counted = None;
-        let copy = stable_copy(&file, len, protocol, |bytes, guard| {
+        let copy = stable_copy(&file, words, len, protocol, |bytes, guard| {
             let Some(guard) = guard.filter(|_| matches!(protocol, Protocol::CounterAfter { .. }))
             else {
                 return true;
@@ -512,6 +528,11 @@ impl Guard {
                     one_copy: true,
                 })
             }
+            Protocol::BusyLock { busy, .. } => read(busy).map(|v| Guard {
+                value: u64::from(v),
+                settled: v == 0,
+                one_copy: false,
+            }),
         }
     }
 }
@@ -524,10 +545,12 @@ fn digest(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Copies `len` bytes of `file` until the page's protocol says a copy is
-/// whole (and `whole` agrees), at most [`TRIES`] times.
+/// Copies `len` bytes of `file` until the page's protocol, whose words are
+/// in `words` (the page's own file, or its lock's), says a copy is whole
+/// (and `whole` agrees), at most [`TRIES`] times.
 fn stable_copy(
     file: &CheckedFile,
+    words: &CheckedFile,
     len: usize,
     protocol: Protocol,
     whole: impl FnMut(&[u8], Option<Guard>) -> bool,
@@ -538,7 +561,7 @@ fn stable_copy(
     let read_guard = || -> std::io::Result<Option<Guard>> {
         let read = |offset: usize| {
             let mut word = [0u8; 4];
-            let n = file.read_at(&mut word, offset as u64).ok()?;
+            let n = words.read_at(&mut word, offset as u64).ok()?;
             (n == word.len()).then(|| u32::from_le_bytes(word))
         };
         Ok(match protocol {
@@ -582,6 +605,9 @@ fn stable_copy_with(
             });
         }
         settle();
+        // Read between the copies too: a writer that holds a lock across
+        // both copies, stalled where they read the same bytes, is seen here.
+        let middle = read_guard()?;
         // A copy the protocol vouches for is not read twice (iRacing's page
         // is a megabyte, and the writer is busy elsewhere in it).
         let mut same = true;
@@ -605,7 +631,8 @@ fn stable_copy_with(
             }
         }
         let after = read_guard()?;
-        if same && before == after && before.is_none_or(|g| g.settled) && whole(&bytes, after) {
+        let agree = before == middle && middle == after;
+        if same && agree && before.is_none_or(|g| g.settled) && whole(&bytes, after) {
             return Ok(Copy {
                 bytes,
                 outcome: Outcome::Consistent,

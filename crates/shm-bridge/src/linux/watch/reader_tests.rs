@@ -225,7 +225,7 @@ fn a_file_truncated_while_read_is_a_short_copy_not_a_crash() {
         .unwrap()
         .set_len(100)
         .unwrap();
-    let copy = stable_copy(&file, 4096, Protocol::Settled, |_, _| true).unwrap();
+    let copy = stable_copy(&file, &file, 4096, Protocol::Settled, |_, _| true).unwrap();
     assert_eq!((copy.outcome, copy.bytes.len()), (Outcome::Shrank, 100));
     let s = t.sample();
     assert_eq!(s.raw().next().unwrap().1.bytes.len(), 100);
@@ -322,4 +322,69 @@ fn the_newest_tick_vouches_for_one_copy_and_a_moved_one_refuses_it() {
     .unwrap();
     assert_eq!(copy.outcome, Outcome::Consistent);
     assert_eq!(reads.get(), 2, "one copy per try, two tries");
+}
+
+#[test]
+fn a_lock_held_before_between_or_after_the_copies_refuses_them() {
+    let lock = Protocol::BusyLock {
+        lock: "lock",
+        busy: 4,
+    };
+    let words = |busy: u32| move |offset: usize| (offset == 4).then_some(busy);
+    assert!(Guard::of(lock, words(0)).unwrap().settled);
+    assert!(!Guard::of(lock, words(1)).unwrap().settled);
+    // Free before and after each pair of copies, held between them: a
+    // writer stalled across both copies, which agree. Never taken.
+    let reads = std::cell::Cell::new(0u32);
+    let copy = stable_copy_with(
+        4,
+        || {
+            reads.set(reads.get() + 1);
+            let busy = u64::from(reads.get() % 3 == 2);
+            Ok(Some(Guard {
+                value: busy,
+                settled: busy == 0,
+                one_copy: false,
+            }))
+        },
+        |dst, _| {
+            dst.fill(1);
+            Ok(dst.len())
+        },
+        || {},
+        |_, _| true,
+    )
+    .unwrap();
+    assert_eq!(copy.outcome, Outcome::Changing);
+    assert_eq!(reads.get(), 3 * TRIES, "read before, between and after");
+}
+
+#[test]
+fn le_mans_ultimate_is_read_when_its_lock_is_free_or_not_bridged() {
+    use crate::scenario::Scenario;
+    use crate::titles::lmu;
+    use crate::titles::lmu::synthetic;
+    let dir = tempfile::tempdir().unwrap();
+    let names = specs(&[lmu::DATA, lmu::LOCK]);
+    let mut t = Reader::new(dir.path(), &names, Some(&lmu::FAMILY));
+    let data = PosixShMem::create_in(dir.path(), lmu::DATA, 505_000, 0o600).unwrap();
+    let frame = synthetic::SESSION.frame(4321);
+    data[..frame[0].bytes.len()].copy_from_slice(&frame[0].bytes);
+    // Not bridged: two agreeing copies.
+    let s = t.sample();
+    assert_eq!(s.decoded.unwrap().telemetry.update, Some(4321));
+    let lock = PosixShMem::create_in(dir.path(), lmu::LOCK, 8, 0o600).unwrap();
+    lock.store(4, 1);
+    let s = t.sample();
+    let problems = s.problems();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("LMU_Data changed while it was read")),
+        "{problems:?}"
+    );
+    assert!(s.decoded.is_some_and(|d| d.telemetry.update.is_none()));
+    lock.store(4, 0);
+    let s = t.sample().into_complete().unwrap();
+    assert_eq!(s.decoded.unwrap().telemetry.update, Some(4321));
 }
