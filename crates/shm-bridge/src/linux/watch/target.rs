@@ -67,14 +67,35 @@ pub fn resolve(maps: &MapArgs, presets: &Presets, places: &[Place]) -> Result<(W
             None,
         ),
     };
+    let events = maps.event_files(presets, &specs)?;
+    let family = family.or_else(|| titles::of_files(&files));
+    // Named one by one, every page is read; a title's come as its family
+    // decodes them.
+    let specs = match family {
+        Some(family) if maps.maps.is_empty() => decoded_only(specs, family),
+        _ => specs,
+    };
     let watched = Watched {
-        family: family.or_else(|| titles::of_files(&files)),
+        family,
         title,
         game: maps.game.clone(),
-        events: maps.event_files(presets, &specs)?,
+        events,
         specs,
     };
     Ok((watched, place))
+}
+
+/// The pages of a title that its family decodes (all of them if it
+/// decodes none): the others are not read, nor written out as hex in every
+/// sample (rFactor 2's nine other buffers are megabytes); `--map NAME`
+/// shows one's bytes.
+fn decoded_only(specs: Vec<MapSpec>, family: &dyn Family) -> Vec<MapSpec> {
+    let decoded: Vec<MapSpec> = specs
+        .iter()
+        .filter(|s| family.page(s.file_name()).is_some())
+        .cloned()
+        .collect();
+    if decoded.is_empty() { specs } else { decoded }
 }
 
 /// [`detect`] in the first of `places` where some title's mappings are.
@@ -134,8 +155,9 @@ fn detect(presets: &Presets, dir: &Path) -> Result<Option<Watched>> {
             titles.join(", ")
         );
     }
+    let family = titles::of_preset(first_game);
     Ok(Some(Watched {
-        specs: first.clone(),
+        specs: family.map_or_else(|| first.clone(), |f| decoded_only(first.clone(), f)),
         title: titles.join(" / "),
         game: (titles.len() == 1).then(|| titles[0].to_owned()),
         family: titles::of_preset(first_game),
