@@ -11,6 +11,7 @@ mod frames;
 pub mod hex;
 pub mod json;
 pub mod reader;
+mod stable;
 pub mod target;
 pub mod text;
 mod tui;
