@@ -47,36 +47,30 @@ mod linux {
                 pages.iter().map(|(_, b)| vec![0; b.len()]).collect();
             let mut json = Vec::with_capacity(64 << 10);
             for round in 1..=ROUNDS {
-                let param = round_param("", round);
-                g.bench_function(
-                    BenchmarkId::new(format!("{}/decode+json", family.key()), &param),
-                    |b| {
-                        b.iter(|| {
-                            let mut copies = Copies::default();
-                            for (page, bytes) in &pages {
-                                copies.push(page.label, black_box(bytes));
-                            }
-                            let decoded = family.decode(&copies);
-                            json.clear();
-                            serde_json::to_writer(&mut json, &decoded.telemetry).expect("JSON");
-                            for (_, page) in &decoded.pages {
-                                serde_json::to_writer(&mut json, page).expect("JSON");
-                            }
-                            black_box(&json);
-                        })
-                    },
-                );
-                g.bench_function(
-                    BenchmarkId::new(format!("{}/copy", family.key()), &param),
-                    |b| {
-                        b.iter(|| {
-                            for ((_, bytes), out) in pages.iter().zip(copies_out.iter_mut()) {
-                                out.copy_from_slice(black_box(bytes));
-                            }
-                            black_box(&copies_out);
-                        })
-                    },
-                );
+                let param = round_param(family.key(), round);
+                g.bench_function(BenchmarkId::new("decode+json", &param), |b| {
+                    b.iter(|| {
+                        let mut copies = Copies::default();
+                        for (page, bytes) in &pages {
+                            copies.push(page.label, black_box(bytes));
+                        }
+                        let decoded = family.decode(&copies);
+                        json.clear();
+                        serde_json::to_writer(&mut json, &decoded.telemetry).expect("JSON");
+                        for (_, page) in &decoded.pages {
+                            serde_json::to_writer(&mut json, page).expect("JSON");
+                        }
+                        black_box(&json);
+                    })
+                });
+                g.bench_function(BenchmarkId::new("copy", &param), |b| {
+                    b.iter(|| {
+                        for ((_, bytes), out) in pages.iter().zip(copies_out.iter_mut()) {
+                            out.copy_from_slice(black_box(bytes));
+                        }
+                        black_box(&copies_out);
+                    })
+                });
             }
         }
         g.finish();

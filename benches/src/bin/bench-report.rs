@@ -438,7 +438,9 @@ mod report {
             "\n### Decoding a sample: the model and the pages as JSON, against copying the pages\n"
         );
         t.header(&["title family", "decode + JSON", "copy (floor)", "/ copy"]);
-        for family in t.params("decode", &[]) {
+        let families: std::collections::BTreeSet<String> =
+            t.params("decode", &[]).into_iter().collect();
+        for family in families {
             t.row(&family, "decode", &family, "decode+json", &["copy"]);
         }
 
