@@ -496,7 +496,11 @@ mod report {
             let _ = writeln!(
                 t.out,
                 "\n{group}, {name}: {} {unit}",
-                summary(values, |v| format!("{v:.0}"))
+                summary(values, |v| if v.fract() != 0.0 && v.abs() < 10.0 {
+                    format!("{v:.2}")
+                } else {
+                    format!("{v:.0}")
+                })
             );
         }
         t.out
