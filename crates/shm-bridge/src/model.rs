@@ -36,11 +36,11 @@ pub struct Telemetry {
     pub max_rpm: Option<i32>,
     /// -1 reverse, 0 neutral, 1 first gear, ...
     pub gear: Option<i32>,
-    /// Throttle, 0 to 1.
+    /// Throttle pedal, 0 (released) to 1 (fully pressed).
     pub throttle: Option<f32>,
-    /// Brake, 0 to 1.
+    /// Brake pedal, 0 (released) to 1 (fully pressed).
     pub brake: Option<f32>,
-    /// Clutch, 0 to 1.
+    /// Clutch pedal, 0 (released: engaged) to 1 (fully pressed: disengaged).
     pub clutch: Option<f32>,
     /// Steering, -1 (full left) to 1 (full right).
     pub steering: Option<f32>,
