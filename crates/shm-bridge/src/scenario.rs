@@ -29,6 +29,12 @@ pub trait Scenario: Sync {
     fn check_page(&self, label: &str, page: &serde_json::Value) -> Result<(), String>;
 }
 
+/// A page as the family shows it (`watch --json`'s `pages`), read back as
+/// the family's view `T`, for [`Scenario::check_page`].
+pub fn page_as<T: serde::de::DeserializeOwned>(page: &serde_json::Value) -> Result<T, String> {
+    serde_json::from_value(page.clone()).map_err(|e| e.to_string())
+}
+
 /// How `got` differs from `want`, field by field; numbers agree within a
 /// millionth (relative) or 1e-6, so that units converted in another order
 /// still match. Empty when they are the same.

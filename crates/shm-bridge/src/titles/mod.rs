@@ -147,6 +147,16 @@ pub struct Decoded {
     pub notes: Vec<(&'static str, String)>,
 }
 
+impl Decoded {
+    /// The note `label`, if the family left one.
+    pub fn note(&self, label: &str) -> Option<&str> {
+        self.notes
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
 /// The family called `key`.
 pub fn family(key: &str) -> Option<&'static dyn Family> {
     FAMILIES.iter().copied().find(|f| f.key() == key)

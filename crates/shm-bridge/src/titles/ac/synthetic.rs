@@ -5,7 +5,7 @@ use super::{
     Static,
 };
 use crate::model::{Flag, Session, Status, Telemetry, lap_time};
-use crate::scenario::{Publish, Scenario, Update};
+use crate::scenario::{page_as, Publish, Scenario, Update};
 
 /// Updates per second the stand-in writes.
 pub const RATE_HZ: u32 = 60;
@@ -211,19 +211,16 @@ impl Scenario for AcSession {
     }
 
     fn check_page(&self, label: &str, page: &serde_json::Value) -> Result<(), String> {
-        fn of<T: serde::de::DeserializeOwned>(page: &serde_json::Value) -> Result<T, String> {
-            serde_json::from_value(page.clone()).map_err(|e| e.to_string())
-        }
         let whole = match label {
             "physics" => {
-                let p: Physics = of(page)?;
+                let p: Physics = page_as(page)?;
                 p == physics(p.packet_id)
             }
             "graphics" => {
-                let g: Graphics = of(page)?;
+                let g: Graphics = page_as(page)?;
                 g == graphics_as(self.layout, g.packet_id)
             }
-            "static" => of::<Static>(page)? == statics(),
+            "static" => page_as::<Static>(page)? == statics(),
             other => return Err(format!("no page {other}")),
         };
         if whole {

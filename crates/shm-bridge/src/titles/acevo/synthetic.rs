@@ -6,7 +6,7 @@ use super::{
     GRAPHICS, GRAPHICS_LEN, Graphics, PHYSICS, PHYSICS_LEN, STATIC, STATIC_LEN, Static, Tyre,
 };
 use crate::model::{Flag, Session, Status, Telemetry};
-use crate::scenario::{Publish, Scenario, Update};
+use crate::scenario::{page_as, Publish, Scenario, Update};
 use crate::titles::ac::{Physics, synthetic as ac};
 
 /// A lap takes this many packets.
@@ -179,19 +179,16 @@ impl Scenario for AcEvoSession {
     }
 
     fn check_page(&self, label: &str, page: &serde_json::Value) -> Result<(), String> {
-        fn of<T: serde::de::DeserializeOwned>(page: &serde_json::Value) -> Result<T, String> {
-            serde_json::from_value(page.clone()).map_err(|e| e.to_string())
-        }
         let whole = match label {
             "physics" => {
-                let p: Physics = of(page)?;
+                let p: Physics = page_as(page)?;
                 p == physics(p.packet_id)
             }
             "graphics" => {
-                let g: Graphics = of(page)?;
+                let g: Graphics = page_as(page)?;
                 g == graphics(g.packet_id)
             }
-            "static" => of::<Static>(page)? == statics(),
+            "static" => page_as::<Static>(page)? == statics(),
             other => return Err(format!("no page {other}")),
         };
         if whole {

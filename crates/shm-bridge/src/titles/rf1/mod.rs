@@ -178,11 +178,7 @@ mod tests {
     }
 
     fn note(d: &Decoded, label: &str) -> String {
-        d.notes
-            .iter()
-            .find(|(l, _)| *l == label)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
+        d.note(label).unwrap_or_default().to_owned()
     }
 
     #[test]
