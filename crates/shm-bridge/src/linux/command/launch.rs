@@ -24,6 +24,9 @@ use crate::linux::{flatpak, locate, presets_file, procmaps};
 
 /// Runs the bridged command and returns its exit code.
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
+    if args.serving.given() && !args.serve {
+        bail!("--listen, --mqtt, --mqtt-rate, --max-clients and --rate go with --serve");
+    }
     let presets = presets_file::load(&args.common)?;
     let (at, launcher) = gamecmd::find_game(&args.command)?;
     let (specs, title) = match args.maps.resolve(&presets)? {
@@ -35,9 +38,6 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
         }
     };
     let events = args.maps.resolve_events(title, &specs)?;
-    if args.serving.given() && !args.serve {
-        bail!("--listen, --mqtt, --mqtt-rate, --max-clients and --rate go with --serve");
-    }
     check_game(&args.command[at])?;
     check_prefix(launcher)?;
     let exe = locate::windows_program("shm-bridge.exe", args.exe.as_deref())?;

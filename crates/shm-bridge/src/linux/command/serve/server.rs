@@ -1,8 +1,8 @@
 //! The connections: accepted one by one, at most [`MAX_CONNECTIONS`]
 //! handled at once (more are told 503 and closed), each with a deadline for
-//! its request head and for the whole exchange, one request each (no
-//! keep-alive to hold a place open). A WebSocket leaves this count when it
-//! is upgraded and takes one of the clients' places instead.
+//! its request head and one for the whole connection, so that no client
+//! holds a place for long. A WebSocket leaves this count (and that
+//! deadline) when it is upgraded, and takes one of the clients' places instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,9 +18,12 @@ use tokio::sync::{Semaphore, watch};
 pub const MAX_CONNECTIONS: usize = 64;
 /// How long a client has to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a request may take in all (a WebSocket leaves this clock once
-/// it is upgraded).
-const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a connection may last, its requests and the pauses between
+/// them (a WebSocket leaves this clock once it is upgraded).
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
+/// The socket's send buffer: at a phone's 50 ms of Wi-Fi, room for some
+/// 5 MB/s, far beyond what telemetry needs.
+const SEND_BUFFER: usize = 256 * 1024;
 /// The largest request head (with its headers).
 const MAX_HEAD: usize = 16 * 1024;
 /// After the accept queue's trouble (no descriptors left, say): a pause
@@ -51,19 +54,22 @@ pub async fn serve(listener: TcpListener, router: Router, mut stopping: watch::R
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // A bounded buffer: a client that stops reading fills it within a
+        // second or so and is dropped (see the WebSocket's send timeout),
+        // where the kernel would otherwise grow it to megabytes.
+        let _ = rustix::net::sockopt::set_socket_send_buffer_size(&stream, SEND_BUFFER);
         let service = service.clone();
         let mut stop = stopping.clone();
         tokio::spawn(async move {
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_TIMEOUT)
-                .keep_alive(false)
                 .max_buf_size(MAX_HEAD)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
-                _ = tokio::time::timeout(EXCHANGE_TIMEOUT, connection.as_mut()) => {}
+                _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection.as_mut()) => {}
                 _ = stop.changed() => {
                     connection.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;

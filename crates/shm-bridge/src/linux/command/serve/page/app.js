@@ -96,13 +96,21 @@
     if (!doc) return;
     var t = doc.telemetry;
     document.body.className = connected ? '' : 'stale';
-    if (!t) {
+    if (!t || t.status === 'menu') {
+      // No pages (no bridge, no game), or pages of a game in its menus (or
+      // not started yet: the bridge's pages are all zero until it writes).
       $('idle').hidden = false;
-      text('idletitle', 'No game running');
-      var missing = doc.missing && doc.missing.length ? 'Waiting for ' + doc.missing.join(', ') + '. ' : '';
-      var errors = doc.errors && doc.errors.length ? doc.errors.join(' ') + ' ' : '';
-      text('idletext', missing + errors + 'Start ' + (doc.game || 'the game') +
-        ' with shm-bridge launch; this page follows it by itself.');
+      var game = doc.game || 'the game';
+      if (!t) {
+        var missing = doc.missing && doc.missing.length ? 'Waiting for ' + doc.missing.join(', ') + '. ' : '';
+        var errors = doc.errors && doc.errors.length ? doc.errors.join(' ') + ' ' : '';
+        text('idletitle', 'No game running');
+        text('idletext', missing + errors + 'Start ' + game +
+          ' with shm-bridge launch; this page follows it by itself.');
+      } else {
+        text('idletitle', 'No session running');
+        text('idletext', game + ' is in its menus, or has not started writing yet.');
+      }
       text('title', doc.game || 'shm-bridge');
       text('where', '');
       text('status', '');
