@@ -123,6 +123,10 @@ pub fn read_response(stream: &mut TcpStream) -> Response {
     loop {
         if let Some(end) = head_end {
             let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+            // Switching protocols: what follows is the WebSocket's.
+            if head.starts_with("HTTP/1.1 101") {
+                break;
+            }
             let length = head.lines().find_map(|l| {
                 let (n, v) = l.split_once(':')?;
                 n.eq_ignore_ascii_case("content-length")

@@ -48,10 +48,21 @@ pub async fn serve(listener: TcpListener, router: Router, mut stopping: watch::R
             },
             _ = stopping.changed() => return,
         };
-        let Ok(place) = places.clone().try_acquire_owned() else {
-            // Whatever fits in the socket's buffer now; never waited for.
-            let _ = stream.try_write(BUSY);
-            continue;
+        let place = match places.clone().try_acquire_owned() {
+            Ok(place) => place,
+            Err(_) => {
+                // Connections accepted in a burst may be done but not yet
+                // run: let them, then look again.
+                tokio::task::yield_now().await;
+                match places.clone().try_acquire_owned() {
+                    Ok(place) => place,
+                    Err(_) => {
+                        // Whatever fits in the socket's buffer now; never waited for.
+                        let _ = stream.try_write(BUSY);
+                        continue;
+                    }
+                }
+            }
         };
         let _ = stream.set_nodelay(true);
         // A bounded buffer: a client that stops reading fills it within a
