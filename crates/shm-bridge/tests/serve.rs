@@ -181,7 +181,12 @@ fn mosquitto(dir: &Path, port: u16) -> Running {
         ),
     )
     .unwrap();
-    let mut broker = Running::spawn(Command::new("mosquitto").arg("-c").arg(&conf));
+    // Debian puts it in /usr/sbin, which a user's PATH may lack.
+    let program = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("mosquitto");
+    let mut broker = Running::spawn(Command::new(program).arg("-c").arg(&conf));
     broker.expect_line(
         &format!("Opening ipv4 listen socket on port {port}"),
         TIMEOUT,
