@@ -1,6 +1,7 @@
 //! `cargo xtask setup`: installs what a fresh Debian/Ubuntu machine lacks,
 //! asking for nothing that is there.
 
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -39,6 +40,14 @@ pub fn run(scope: Scope) -> Result<()> {
     }
     if everything && !have("debootstrap") {
         packages.push("debootstrap");
+    }
+    // `serve`'s tests: a Mosquitto broker of their own (in /usr/sbin, which
+    // a user's PATH may lack) and the dashboard in headless Chromium.
+    if everything && !(have("mosquitto") || Path::new("/usr/sbin/mosquitto").exists()) {
+        packages.push("mosquitto");
+    }
+    if everything && !have("chromium") {
+        packages.push("chromium");
     }
     // The library's interop tests: AFL++ (afl-cc, afl-showmap), clang, Python.
     if everything {
@@ -86,7 +95,7 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     if !have("apt-get") {
         bail!(
             "missing: {missing} (Wine 64-bit, the MinGW-w64 linker x86_64-w64-mingw32-gcc, \
-             bwrap and debootstrap for the tests); install your distribution's packages for \
+             bwrap, debootstrap, mosquitto and chromium for the tests); install your distribution's packages for \
              them, then rerun"
         );
     }

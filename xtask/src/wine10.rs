@@ -16,14 +16,17 @@ use crate::windows::{self, WINDOWS};
 /// The Debian release whose Wine is tested.
 const SUITE: &str = "trixie";
 /// Wine, and what tests run beside it: bwrap for the Flatpak stand-in, a
-/// C compiler and Python for the README's event waiters.
-const PACKAGES: [&str; 6] = [
+/// C compiler and Python for the README's event waiters, Mosquitto and
+/// Chromium for `serve`'s broker and dashboard.
+const PACKAGES: [&str; 8] = [
     "wine",
     "wine64",
     "bubblewrap",
     "gcc",
     "libc6-dev",
     "python3",
+    "mosquitto",
+    "chromium",
 ];
 /// Where debootstrap fetches from, unless SHM_DEBIAN_MIRROR says otherwise.
 const MIRROR: &str = "http://deb.debian.org/debian";
@@ -47,6 +50,8 @@ const UNDER_WINE: [(&str, &[&str]); 2] = [
             "doctor_games",
             "flatpak",
             "events",
+            "serve",
+            "serve_dashboard",
         ],
     ),
 ];

@@ -301,6 +301,57 @@ fn counter<A: AtomicView>(page: &mut ShBytes, offset: usize) -> Result<&A, ShMem
     Ok(&word.atomics::<A>()?[0])
 }
 
+/// A title's pages as files of a directory (the tmpfs a bridge makes them
+/// in), each mapped and written frame by frame with its update protocol, as
+/// the game writes them: for the tests and benchmarks of Linux readers that
+/// need no Wine.
+#[cfg(unix)]
+pub struct FilePages {
+    pages: Vec<(String, shmem::PosixShMem)>,
+    scenario: &'static dyn Scenario,
+}
+
+#[cfg(unix)]
+impl std::fmt::Debug for FilePages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pages.iter().map(|(file, _)| file))
+            .finish()
+    }
+}
+
+#[cfg(unix)]
+impl FilePages {
+    /// Makes the files of `specs` (each of its size) in `dir`, readable by
+    /// their owner alone, for `scenario`'s frames.
+    pub fn create(
+        dir: &std::path::Path,
+        specs: &[crate::core::spec::MapSpec],
+        scenario: &'static dyn Scenario,
+    ) -> Result<FilePages, ShMemError> {
+        let mut pages = Vec::new();
+        for spec in specs {
+            let file = spec.file_name();
+            let size = spec.size.and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+            pages.push((
+                file.to_owned(),
+                shmem::PosixShMem::create_in(dir, file, size, 0o600)?,
+            ));
+        }
+        Ok(FilePages { pages, scenario })
+    }
+
+    /// Writes frame `n`.
+    pub fn write(&mut self, n: u32) -> Result<(), ShMemError> {
+        for update in self.scenario.frame(n) {
+            if let Some((_, page)) = self.pages.iter_mut().find(|(f, _)| f == update.file) {
+                update.publish(page, || {})?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use shmem::{MemfdShMemProvider, ShMem, ShMemProvider};

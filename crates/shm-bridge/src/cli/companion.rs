@@ -33,6 +33,10 @@ pub enum Command {
     /// Records a title's telemetry, decoded, one row per fresh sample at the
     /// game's rate: CSV for spreadsheets, JSON lines for scripts.
     Record(RecordArgs),
+    /// Serves a title's live telemetry to phones, tablets and other machines:
+    /// a dashboard page, a JSON API and a WebSocket (on 127.0.0.1 unless
+    /// --listen says otherwise, then with a token), and MQTT with --mqtt.
+    Serve(ServeArgs),
     /// Removes files a bridge left behind (it was killed); keeps files that
     /// a live process still maps, unless --force.
     Clean(CleanArgs),
@@ -86,6 +90,13 @@ pub struct LaunchArgs {
     /// $XDG_DATA_HOME/shm-bridge).
     #[arg(long, value_name = "PATH")]
     pub exe: Option<PathBuf>,
+
+    /// Serve the game's telemetry while it runs, as `shm-bridge serve` does
+    /// (with its --listen, --mqtt... options).
+    #[arg(long)]
+    pub serve: bool,
+    #[command(flatten)]
+    pub serving: ServeOptions,
 
     /// The game's command: `%command%` in Steam, or `wine GAME.exe ...`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -164,6 +175,58 @@ pub enum RecordFormat {
     /// One JSON object per line, as `watch --json` writes them (without
     /// the pages), valid against the JSON Schema.
     Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub maps: MapArgs,
+    #[command(flatten)]
+    pub serving: ServeOptions,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// How `serve` (and `launch --serve`) serves the telemetry.
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// The address and port to serve on. Any address but a loopback one
+    /// (127.0.0.1, ::1) needs the token printed with the URL. [default: 127.0.0.1:8765]
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = values::listen_address)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Publish the telemetry to this MQTT broker: mqtt://HOST[:PORT].
+    #[arg(long, value_name = "URL", value_parser = values::mqtt_url)]
+    pub mqtt: Option<values::MqttUrl>,
+    /// Telemetry messages a second to the MQTT broker [default: 10].
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub mqtt_rate: Option<u32>,
+    /// WebSocket clients served at once; more are turned away [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_clients: Option<u32>,
+    /// Looks a second for a fresh sample, for titles without an update event
+    /// (those with one are served on each of its frames) [default: 500].
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub rate: Option<u32>,
+}
+
+impl ServeOptions {
+    /// Where `serve` listens without --listen.
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8765";
+    /// `--mqtt-rate` without it.
+    pub const DEFAULT_MQTT_RATE: u32 = 10;
+    /// `--max-clients` without it.
+    pub const DEFAULT_MAX_CLIENTS: u32 = 16;
+    /// `--rate` without it.
+    pub const DEFAULT_RATE: u32 = 500;
+
+    /// Whether any option was given (`launch` takes them with --serve only).
+    pub fn given(&self) -> bool {
+        self.listen.is_some()
+            || self.mqtt.is_some()
+            || self.mqtt_rate.is_some()
+            || self.max_clients.is_some()
+            || self.rate.is_some()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => command::list::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Record(args) => command::record::run(args),
+        Command::Serve(args) => command::serve::run(args),
         Command::Clean(args) => command::clean::run(args),
         Command::Demo(args) => command::demo::run(args),
         Command::Attach(args) => command::attach::run(args),

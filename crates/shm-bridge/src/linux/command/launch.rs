@@ -14,13 +14,19 @@ use crate::core::cleanup::{FileKind, Verdict};
 use crate::core::plan;
 use crate::core::presets::{Preset, Presets};
 use crate::core::spec::{EventSpec, MapSpec};
+use crate::linux::command::serve::Serving;
 use crate::linux::container::{self, Seen};
 use crate::linux::gamecmd::{self, Launcher};
+use crate::linux::places::Place;
 use crate::linux::tmpfs::TmpfsDir;
+use crate::linux::watch::{Source, target::Watched};
 use crate::linux::{flatpak, locate, presets_file, procmaps};
 
 /// Runs the bridged command and returns its exit code.
 pub fn run(args: LaunchArgs) -> Result<ExitCode> {
+    if args.serving.given() && !args.serve {
+        bail!("--listen, --mqtt, --mqtt-rate, --max-clients and --rate go with --serve");
+    }
     let presets = presets_file::load(&args.common)?;
     let (at, launcher) = gamecmd::find_game(&args.command)?;
     let (specs, title) = match args.maps.resolve(&presets)? {
@@ -50,6 +56,19 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
         }
     };
     let bridge = bridge_args(&place, &dir, &specs, &events)?;
+    // Serving starts before the game, so that a port that is taken stops
+    // everything before the game is running; it follows the pages as they come.
+    let serving = if args.serve {
+        let here = Place {
+            path: dir.path.clone(),
+            flatpak_app: None,
+        };
+        let watched = Watched::bridged(specs.clone(), title, &events);
+        let source = Source::new(watched, here.clone(), vec![here]);
+        Some(Serving::start(source, &args.serving)?)
+    } else {
+        None
+    };
     let command = gamecmd::insert_bridge(&args.command, at, &bridge);
     note!(
         "shm-bridge: bridging {} for {} in {}",
@@ -79,7 +98,11 @@ pub fn run(args: LaunchArgs) -> Result<ExitCode> {
         );
         child.env(container::MOUNTS_VAR, value);
     }
-    let status = run_forwarding_signals(child)?;
+    let status = run_forwarding_signals(child);
+    if let Some(serving) = serving {
+        serving.stop()?;
+    }
+    let status = status?;
     let files = specs.iter().map(MapSpec::file_name);
     for file in files.chain(events.iter().map(EventSpec::file_name)) {
         match dir.remove_leftover(file, false) {

@@ -1,4 +1,4 @@
-//! One module per subcommand but `watch`, which has a directory of its own.
+//! One module per subcommand but `watch` and `serve`, which have directories of their own.
 
 pub mod attach;
 pub mod clean;
@@ -8,3 +8,4 @@ pub mod games;
 pub mod launch;
 pub mod list;
 pub mod record;
+pub mod serve;

@@ -6,7 +6,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::cli::companion::{RecordArgs, RecordFormat};
-use crate::linux::watch::{Frames, Reader, target};
+use crate::linux::watch::{Frames, Pace, Source, is_fresh};
 use crate::linux::{places, presets_file};
 use crate::model::{MODEL_VERSION, Telemetry};
 
@@ -25,8 +25,12 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         bail!("record reads each file whole: drop --size");
     }
     let format = args.format.unwrap_or_else(|| format_of(&args.out));
-    let places = places::places(&args.common);
-    let (watched, place) = target::resolve(&args.maps, &presets, &places)?;
+    let Source {
+        watched,
+        place,
+        mut reader,
+        frames,
+    } = Source::resolve(&args.maps, &presets, places::places(&args.common))?;
     if watched.family.is_none() {
         bail!(
             "record writes the decoded telemetry, and shm-bridge does not decode {}'s pages \
@@ -35,11 +39,6 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         );
     }
     let out = open(&args.out)?;
-    let dirs: Vec<PathBuf> = std::iter::once(place.path.clone())
-        .chain(places.into_iter().map(|p| p.path))
-        .collect();
-    let frames = Frames::follow(dirs.clone(), watched.events);
-    let mut reader = Reader::new(&place.path, &watched.specs, watched.family).also_in(dirs);
     let mut rows = Rows::new(
         format,
         out,
@@ -48,10 +47,9 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     );
     let start = Instant::now();
     let deadline = args.seconds.and_then(|s| start.checked_add(s));
-    let period = Duration::from_secs(1) / args.rate;
+    let mut pace = Pace::new(Duration::from_secs(1) / args.rate);
     let mut last: Option<Telemetry> = None;
     let mut written: u64 = 0;
-    let mut next = start;
     loop {
         let sample = reader.sample();
         if let Some(decoded) = sample.decoded {
@@ -70,20 +68,10 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
                 last = Some(telemetry);
             }
         }
-        let now = Instant::now();
-        if deadline.is_some_and(|d| now >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        next = next.checked_add(period).unwrap_or(now).max(now);
-        let until = deadline.map_or(next, |d| next.min(d));
-        match &frames {
-            Some(frames) => {
-                if frames.wait_until(until) {
-                    next = Instant::now();
-                }
-            }
-            None => std::thread::sleep(until.saturating_duration_since(now)),
-        }
+        pace.wait(frames.as_ref(), deadline);
     }
     note!(
         "shm-bridge: recorded {written} sample(s) of {} to {}",
@@ -103,16 +91,6 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A sample is fresh when the game's update counter moved, or, for a
-/// title without one, when anything did.
-fn is_fresh(last: Option<&Telemetry>, now: &Telemetry) -> bool {
-    match (last, now.update) {
-        (None, _) => true,
-        (Some(last), Some(update)) => last.update != Some(update),
-        (Some(last), None) => last != now,
-    }
 }
 
 /// jsonl for a `.jsonl` or `.json` file, else csv.
@@ -321,26 +299,5 @@ mod tests {
         assert_eq!(at("flags"), "yellow|blue");
         assert_eq!(at("rpm"), "", "not published: empty, not 0");
         assert_eq!(at("frame"), "");
-    }
-
-    #[test]
-    fn fresh_is_a_moved_counter_or_any_change_without_one() {
-        let a = Telemetry {
-            update: Some(1),
-            speed_kmh: Some(1.0),
-            ..Telemetry::default()
-        };
-        assert!(is_fresh(None, &a));
-        assert!(!is_fresh(Some(&a), &a));
-        let b = Telemetry {
-            update: Some(2),
-            ..a.clone()
-        };
-        assert!(is_fresh(Some(&a), &b));
-        let c = Telemetry {
-            update: None,
-            ..a.clone()
-        };
-        assert!(!is_fresh(Some(&c), &c));
     }
 }

@@ -3,6 +3,7 @@
 //! [`ShEvent`] (a futex) and makes a pipe readable on each new frame, so a
 //! view wakes on it together with whatever else it waits on (keys).
 
+use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,14 @@ impl Frames {
     /// The event's counter at the last frame seen.
     pub fn latest(&self) -> u32 {
         self.latest.load(Ordering::Relaxed)
+    }
+}
+
+impl fmt::Debug for Frames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Frames")
+            .field("latest", &self.latest())
+            .finish()
     }
 }
 

@@ -11,13 +11,13 @@ mod frames;
 pub mod hex;
 pub mod json;
 pub mod reader;
+pub mod source;
 mod stable;
 pub mod target;
 pub mod text;
 mod tui;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use crate::cli::companion::WatchArgs;
 use crate::linux::{places, presets_file};
 pub use frames::Frames;
 pub use reader::{Reader, Sample};
+pub use source::{Pace, Source, is_fresh};
 pub use target::Target;
 
 /// Lines a second of the plain text summary.
@@ -66,14 +67,13 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
     if !meta.is_dir() {
         bail!("--tmpfs {} is not a directory", dir.display());
     }
-    let (watched, place) = target::resolve(&args.maps, &presets, &places)?;
+    let Source {
+        watched,
+        mut reader,
+        frames,
+        ..
+    } = Source::resolve(&args.maps, &presets, places)?;
     let target = Target::new(watched.title, watched.game, args.seconds);
-    let dirs: Vec<PathBuf> = std::iter::once(place.path.clone())
-        .chain(places.into_iter().map(|p| p.path))
-        .collect();
-    let frames = Frames::follow(dirs.clone(), watched.events);
-    // Pages that are nowhere yet are looked for in every place as they come.
-    let mut reader = Reader::new(&place.path, &watched.specs, watched.family).also_in(dirs);
     let mode = match (args.once, args.json) {
         (true, json) => Mode::Once { json },
         (false, true) => Mode::JsonLines {
@@ -164,30 +164,16 @@ fn live<W: Write>(
 ) -> Result<bool> {
     let start = Instant::now();
     let mut seen = false;
-    let mut next = start;
+    let mut pace = Pace::new(period);
     loop {
         let sample = reader.sample();
         seen |= sample.any_read();
         show(&sample, start.elapsed(), out)?;
         out.flush()?;
-        let now = Instant::now();
-        if target.deadline.is_some_and(|d| now >= d) {
+        if target.deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(seen);
         }
-        // On schedule, however long a sample took; the last one is taken
-        // at the deadline, so `--seconds 2` covers 2 s.
-        next = next.checked_add(period).unwrap_or(now).max(now);
-        let until = target.deadline.map_or(next, |d| next.min(d));
-        let frame = match frames {
-            Some(frames) => frames.wait_until(until),
-            None => {
-                std::thread::sleep(until.saturating_duration_since(now));
-                false
-            }
-        };
-        if frame {
-            // The next look without a frame is a period after this one.
-            next = Instant::now();
-        }
+        // The last sample is taken at the deadline, so `--seconds 2` covers 2 s.
+        pace.wait(frames, target.deadline);
     }
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::maps::MapArgs;
 use crate::core::presets::{Preset, Presets};
-use crate::core::spec::MapSpec;
+use crate::core::spec::{EventSpec, MapSpec};
 use crate::linux::places::{self, Place};
 use crate::titles::{self, Family};
 
@@ -28,6 +28,32 @@ pub struct Watched {
     /// The files of the title's update events (and those given), whose
     /// counters say when a frame is written.
     pub events: Vec<String>,
+}
+
+impl Watched {
+    /// The mappings `specs` that `launch` bridges, of the title `preset`
+    /// if it is one, with the `events` it forwards.
+    pub fn bridged(specs: Vec<MapSpec>, preset: Option<&Preset>, events: &[EventSpec]) -> Watched {
+        let files: Vec<&str> = specs.iter().map(|s| s.file_name()).collect();
+        Watched {
+            family: preset
+                .and_then(titles::of_preset)
+                .or_else(|| titles::of_files(&files)),
+            title: preset.map_or_else(
+                || {
+                    specs
+                        .iter()
+                        .map(|s| s.name.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                |p| p.title.clone(),
+            ),
+            game: preset.map(|p| p.title.clone()),
+            events: events.iter().map(|e| e.file_name().to_owned()).collect(),
+            specs,
+        }
+    }
 }
 
 /// The mappings of `--game`/`--map`, or the title bridged in one of
