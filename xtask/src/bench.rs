@@ -13,6 +13,8 @@ pub fn run(runs: u32, huge_pages: bool) -> Result<()> {
     setup::run(setup::Scope::WindowsSide)?;
     let windows_dir = windows::build(windows::Profile::Release)?;
     run_cmd(cargo().args(["bench", "-p", "shm-benches", "--no-run"]))?;
+    // The serve bench measures the companion as users run it.
+    run_cmd(cargo().args(["build", "--release", "-p", "shm-bridge", "--bin", "shm-bridge"]))?;
     let _settings = if huge_pages {
         Some(HugePageSettings::apply()?)
     } else {

@@ -79,6 +79,7 @@ impl Browser {
             socket,
             next_id: 0,
             errors: Vec::new(),
+            loaded: false,
         }
     }
 }
@@ -96,6 +97,8 @@ struct DevTools {
     socket: tungstenite::WebSocket<TcpStream>,
     next_id: u64,
     errors: Vec<String>,
+    /// Whether the page has loaded since the last navigation.
+    loaded: bool,
 }
 
 impl DevTools {
@@ -120,10 +123,24 @@ impl DevTools {
         }
     }
 
-    /// Keeps the errors an event tells of.
+    /// Opens `url` and waits for its page to load.
+    fn navigate(&mut self, url: &str) {
+        self.loaded = false;
+        self.call("Page.navigate", json!({ "url": url }));
+        while !self.loaded {
+            let message = self.socket.read().expect("a DevTools message");
+            if let tungstenite::Message::Text(text) = message {
+                let event: Value = serde_json::from_str(text.as_str()).unwrap();
+                self.note(&event);
+            }
+        }
+    }
+
+    /// Keeps the errors an event tells of, and whether the page loaded.
     fn note(&mut self, event: &Value) {
         let params = &event["params"];
         match event["method"].as_str() {
+            Some("Page.loadEventFired") => self.loaded = true,
             Some("Runtime.exceptionThrown") => self.errors.push(params.to_string()),
             Some("Runtime.consoleAPICalled")
                 if matches!(params["type"].as_str(), Some("error" | "assert")) =>
@@ -225,7 +242,7 @@ fn the_dashboard_shows_the_game_on_a_phone_and_a_tablet_and_keeps_up() {
             "Emulation.setDeviceMetricsOverride",
             json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
         );
-        page.call("Page.navigate", json!({"url": served.url}));
+        page.navigate(&served.url);
         page.until_frame_shown(shown, Duration::from_secs(10));
         let next = if shown == a { b } else { a };
         game.hold(next);

@@ -114,6 +114,14 @@ pub enum Protocol {
     },
 }
 
+impl Protocol {
+    /// Whether its words move with every update of the page, so that a
+    /// page whose words have not moved since a whole copy has not changed.
+    pub fn counts_updates(self) -> bool {
+        !matches!(self, Protocol::Settled | Protocol::BusyLock { .. })
+    }
+}
+
 /// The consistent copies of a sample's pages, by label.
 #[derive(Debug, Default)]
 pub struct Copies<'a> {

@@ -29,11 +29,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[cfg(test)]
-use super::stable::{CHUNK, Copy, Guard, stable_copy_with};
-use super::stable::{Outcome, TRIES, digest, stable_copy};
+use super::stable::{CHUNK, Copy, stable_copy_with};
+use super::stable::{Guard, Outcome, TRIES, digest, stable_copy};
 use crate::core::spec::MapSpec;
 use crate::linux::places;
 use crate::linux::untrusted::{self, CheckedFile, OpenError, Owners};
@@ -197,6 +197,11 @@ impl Sample {
     }
 }
 
+/// How long [`Reader::may_have_news`] trusts its last sample: a file
+/// replaced under a page's name (a restarted bridge), a page that came or
+/// went, shows within this.
+pub const RELOOK: Duration = Duration::from_millis(100);
+
 /// The pages of one title (or of the names given), opened as they appear
 /// and dropped when their files go.
 #[derive(Debug)]
@@ -206,6 +211,8 @@ pub struct Reader {
     places: Vec<PathBuf>,
     family: Option<&'static dyn Family>,
     pages: Vec<PageState>,
+    /// When the last sample was taken.
+    last_sample: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -223,6 +230,10 @@ struct PageState {
     /// The counter of the last whole copy of a page whose protocol is a
     /// counter written last, and a digest of its bytes.
     last_counted: Option<(u64, u64)>,
+    /// The file of the last whole copy and its protocol's counters then,
+    /// for a page whose counters move with every update: what
+    /// [`Reader::may_have_news`] looks at.
+    last_whole: Option<(CheckedFile, u64)>,
 }
 
 /// A consistent copy of one page, or why there is none.
@@ -240,6 +251,7 @@ impl Reader {
         Reader {
             dir: dir.to_owned(),
             places: Vec::new(),
+            last_sample: None,
             family,
             pages: specs
                 .iter()
@@ -250,6 +262,7 @@ impl Reader {
                     identity: None,
                     previous: None,
                     last_counted: None,
+                    last_whole: None,
                 })
                 .collect(),
         }
@@ -281,6 +294,40 @@ impl Reader {
                 page.forget();
             }
         }
+    }
+
+    /// Whether a sample taken now may hold anything the last one did not:
+    /// false only while the last sample is younger than [`RELOOK`], some
+    /// page has counters its writer moves with every update, and every such
+    /// page was read whole last time and its counters have not moved since
+    /// (pages without counters, such as AC's static page, which changes
+    /// between sessions, are then read again within [`RELOOK`]). Costs a
+    /// read of a word or two per page, where a sample copies every page
+    /// twice: a reader that looks often between the game's frames asks
+    /// this first.
+    pub fn may_have_news(&self) -> bool {
+        if self.last_sample.is_none_or(|at| at.elapsed() >= RELOOK) {
+            return true;
+        }
+        let mut counting = self
+            .pages
+            .iter()
+            .filter(|state| state.page.is_some_and(|p| p.protocol.counts_updates()))
+            .peekable();
+        if counting.peek().is_none() {
+            return true;
+        }
+        counting.any(|state| {
+            let (Some(page), Some((file, seen))) = (state.page, &state.last_whole) else {
+                return true;
+            };
+            let read = |offset: usize| {
+                let mut word = [0u8; 4];
+                let n = file.read_at(&mut word, offset as u64).ok()?;
+                (n == word.len()).then(|| u32::from_le_bytes(word))
+            };
+            Guard::of(page.protocol, read).is_none_or(|now| now.value != *seen)
+        })
     }
 
     /// Whether any page is of a layout the family decodes.
@@ -320,10 +367,12 @@ impl Reader {
             }
             family.decode(&pages)
         });
+        let taken = Instant::now();
+        self.last_sample = Some(taken);
         Sample {
             pages,
             decoded,
-            taken: Instant::now(),
+            taken,
         }
     }
 }
@@ -365,7 +414,11 @@ impl PageState {
         // beyond what such a protocol can tell.)
         let last = self.last_counted;
         let mut counted = None;
+        let mut whole_at = None;
         let copy = stable_copy(&file, words, len, protocol, |bytes, guard| {
+            whole_at = guard
+                .filter(|g| g.one_copy || !matches!(protocol, Protocol::NewestTick { .. }))
+                .map(|g| g.value);
             let Some(guard) = guard.filter(|_| matches!(protocol, Protocol::CounterAfter { .. }))
             else {
                 return true;
@@ -375,8 +428,14 @@ impl PageState {
             last.is_none_or(|(value, seen)| value != guard.value || seen == digest)
         })
         .map_err(|e| ReadError::io(path, &e))?;
+        self.last_whole = None;
         if copy.outcome == Outcome::Consistent {
             self.last_counted = counted;
+            // A lock's word is no counter: it says nothing of news.
+            let counts = lock_file.is_none() && protocol.counts_updates();
+            if let Some(value) = whole_at.filter(|_| counts) {
+                self.last_whole = Some((file, value));
+            }
         }
         let Some(page) = page else {
             let changed = match &self.previous {
@@ -435,6 +494,7 @@ impl PageState {
 
     fn forget(&mut self) {
         self.identity = None;
+        self.last_whole = None;
         self.previous = None;
         self.last_counted = None;
     }

@@ -73,6 +73,36 @@ fn raw_pages_report_what_changed_and_short_files_are_refused() {
 }
 
 #[test]
+fn news_is_a_moved_counter_and_pages_without_counters_always_may_have_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = specs(&["acpmf_physics", "acpmf_static"]);
+    let mut t = Reader::new(dir.path(), &names, Some(&ac::FAMILY));
+    assert!(t.may_have_news(), "nothing read yet");
+    let physics = PosixShMem::create_in(dir.path(), "acpmf_physics", 2048, 0o600).unwrap();
+    let statics = PosixShMem::create_in(dir.path(), "acpmf_static", 2048, 0o600).unwrap();
+    let mut page = vec![0u8; 2048];
+    synthetic::statics().encode(&mut page);
+    statics.copy_from_slice(&page);
+    let write_physics = |id| {
+        let mut page = vec![0u8; 2048];
+        synthetic::physics(id).encode(&mut page);
+        physics.copy_from_slice(&page);
+    };
+    write_physics(77);
+    assert!(t.sample().into_complete().is_ok());
+    assert!(!t.may_have_news(), "the counter has not moved");
+    write_physics(78);
+    assert!(t.may_have_news(), "the counter moved");
+    assert!(t.sample().into_complete().is_ok());
+    assert!(!t.may_have_news());
+
+    // Without a page that counts its updates, only a sample can tell.
+    let mut settled = Reader::new(dir.path(), &specs(&["acpmf_static"]), Some(&ac::FAMILY));
+    assert!(settled.sample().into_complete().is_ok());
+    assert!(settled.may_have_news());
+}
+
+#[test]
 fn a_replaced_file_is_mapped_again() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = Reader::new(dir.path(), &specs(&["x"]), None);

@@ -1,7 +1,8 @@
 //! The samples every client gets: a thread reads the title's pages on each
-//! of the game's frames (or `--rate` times a second without an update
-//! event), and each fresh sample is written once, as the document `watch
-//! --once --json` prints, for every client to send as it is.
+//! of the game's frames (or, without an update event, when their counters
+//! moved, looked at `--rate` times a second), and each fresh sample is
+//! written once, as the document `watch --once --json` prints, for every
+//! client to send as it is.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::watch;
 
 use crate::linux::watch::json::write_sample;
+use crate::linux::watch::reader::RELOOK;
 use crate::linux::watch::{Pace, Source, is_fresh};
 use crate::model::Telemetry;
 
@@ -99,8 +101,17 @@ impl Sampler {
     /// fresh one.
     fn run(&mut self, tx: &watch::Sender<Arc<Snapshot>>, period: Duration, stop: &AtomicBool) {
         let mut pace = Pace::new(period);
+        // With no game running, pages are looked for less often.
+        let mut idle = Pace::new(RELOOK.max(period));
         while !stop.load(Ordering::Relaxed) {
-            pace.wait(self.source.frames.as_ref(), None);
+            let no_game = self.sent.as_ref().is_some_and(|s| !s.live);
+            let pace = if no_game { &mut idle } else { &mut pace };
+            let frame = pace.wait(self.source.frames.as_ref(), None);
+            // Between frames, a look at the pages' counters is enough to
+            // tell that nothing moved.
+            if !frame && !self.source.reader.may_have_news() {
+                continue;
+            }
             if let Some(snapshot) = self.next() {
                 tx.send_replace(Arc::new(snapshot));
             }
