@@ -157,14 +157,19 @@ mod linux {
         let ticks_per_s = rustix::param::clock_ticks_per_second() as f64;
         let idle = bench.cpu_per_second(CPU_WINDOW) / ticks_per_s * 100.0;
         let (tx, rx) = mpsc::channel();
-        let streams: Vec<_> = (0..CLIENTS).map(|_| client(bench.addr, tx.clone())).collect();
+        let streams: Vec<_> = (0..CLIENTS)
+            .map(|_| client(bench.addr, tx.clone()))
+            .collect();
         let busy = bench.cpu_per_second(CPU_WINDOW) / ticks_per_s * 100.0;
         let received = rx.try_iter().count();
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         eprintln!(
             "serve CPU: {idle:.2} % of a core with no client, {busy:.2} % with {CLIENTS} \
              clients at {HZ} Hz ({received} messages in {CPU_WINDOW:?}); load average {}",
-            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         results::record("serve-cpu", "no-client", idle, "% of a core");
         results::record("serve-cpu", "20-clients", busy, "% of a core");
@@ -177,7 +182,9 @@ mod linux {
     /// the last of [`CLIENTS`] clients.
     fn delay(c: &mut Criterion, bench: &mut Bench) {
         let (tx, rx) = mpsc::channel();
-        let streams: Vec<_> = (0..CLIENTS).map(|_| client(bench.addr, tx.clone())).collect();
+        let streams: Vec<_> = (0..CLIENTS)
+            .map(|_| client(bench.addr, tx.clone()))
+            .collect();
         let mut first_all = Vec::new();
         let mut last_all = Vec::new();
         let mut g = c.benchmark_group("serve-delay");

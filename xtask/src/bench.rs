@@ -14,7 +14,14 @@ pub fn run(runs: u32, huge_pages: bool) -> Result<()> {
     let windows_dir = windows::build(windows::Profile::Release)?;
     run_cmd(cargo().args(["bench", "-p", "shm-benches", "--no-run"]))?;
     // The serve bench measures the companion as users run it.
-    run_cmd(cargo().args(["build", "--release", "-p", "shm-bridge", "--bin", "shm-bridge"]))?;
+    run_cmd(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "shm-bridge",
+        "--bin",
+        "shm-bridge",
+    ]))?;
     let _settings = if huge_pages {
         Some(HugePageSettings::apply()?)
     } else {
