@@ -56,6 +56,40 @@ fn still_serving(served: &Served, n: u32) {
     assert_eq!(update_of(&response.json()), Some(n));
 }
 
+/// What a phone's camera reads from the QR code printed in `output`: its
+/// text blocks (each character two modules, one above the other; the ink
+/// is light) drawn as an image, four pixels a module, and decoded.
+fn scan_qr_code(output: &str) -> String {
+    let rows: Vec<Vec<char>> = output
+        .lines()
+        .skip_while(|l| !l.starts_with("Scan this"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("The token"))
+        .map(|l| l.chars().collect())
+        .collect();
+    let width = rows.iter().map(Vec::len).max().expect("a QR code");
+    const SCALE: usize = 4;
+    let light = |x: usize, y: usize| {
+        let top = y % 2 == 0;
+        match rows[y / 2].get(x) {
+            Some('\u{2588}') => true,
+            Some('\u{2580}') => top,
+            Some('\u{2584}') => !top,
+            _ => false,
+        }
+    };
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(
+        width * SCALE,
+        rows.len() * 2 * SCALE,
+        |x, y| {
+            if light(x / SCALE, y / SCALE) { 255 } else { 0 }
+        },
+    );
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in {output}");
+    grids[0].decode().expect("a readable QR code").1
+}
+
 #[test]
 fn off_the_loopback_every_request_needs_the_kept_token() {
     let config = tempfile::tempdir().unwrap();
@@ -68,10 +102,8 @@ fn off_the_loopback_every_request_needs_the_kept_token() {
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let said = served.run.expect_line("token in the URL is kept", TIMEOUT);
     assert!(said.contains(&kept.display().to_string()), "{said}");
-    assert!(
-        served.run.output().contains('\u{2580}'),
-        "a QR code of text blocks"
-    );
+    let output = served.run.output();
+    assert_eq!(scan_qr_code(&output), served.url, "the QR code in {output}");
 
     let addr = served.addr;
     let bearer = format!("Bearer {token}");
