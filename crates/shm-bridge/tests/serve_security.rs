@@ -70,7 +70,7 @@ fn scan_qr_code(output: &str) -> String {
     let width = rows.iter().map(Vec::len).max().expect("a QR code");
     const SCALE: usize = 4;
     let light = |x: usize, y: usize| {
-        let top = y % 2 == 0;
+        let top = y.is_multiple_of(2);
         match rows[y / 2].get(x) {
             Some('\u{2588}') => true,
             Some('\u{2580}') => top,
