@@ -37,11 +37,14 @@ pub fn exe(name: &str) -> PathBuf {
     path
 }
 
-/// The Wine prefix the tests share.
+/// The Wine prefix the tests share, its services started (for tests that
+/// start Wine through another program, such as `shm-bridge launch`).
 pub fn prefix() -> PathBuf {
-    std::env::var_os("WINEPREFIX")
+    let prefix = std::env::var_os("WINEPREFIX")
         .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("wine-prefix"))
+        .unwrap_or_else(|| target_dir().join("wine-prefix"));
+    start_services(&prefix);
+    prefix
 }
 
 /// `wine EXE` in the tests' prefix, quiet.
@@ -51,11 +54,38 @@ pub fn command(exe: &Path) -> Command {
 
 /// `wine EXE` in the prefix `prefix`, quiet.
 pub fn command_in(prefix: &Path, exe: &Path) -> Command {
+    start_services(prefix);
     let mut cmd = Command::new("wine");
     cmd.arg(exe)
         .env("WINEPREFIX", prefix)
         .env("WINEDEBUG", "-all");
     cmd
+}
+
+/// Starts the Wine services of `prefix` (`services.exe`, `rpcss.exe`...),
+/// with nothing of ours as their input and output, once per prefix in this
+/// process. The first Wine program of a wineserver's session starts them,
+/// and Wine 10 hands them that program's stderr, which they hold for as
+/// long as they run: a test reading that program's output to its end (as
+/// `Command::output` does) would wait for ever.
+fn start_services(prefix: &Path) {
+    static STARTED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut started = STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    if started.iter().any(|p| p == prefix) {
+        return;
+    }
+    // A program that prints a line and exits; whether it ran is for the
+    // test's own commands to find out.
+    let _ = Command::new("wine")
+        .arg(exe("sim-standin"))
+        .arg("empty")
+        .env("WINEPREFIX", prefix)
+        .env("WINEDEBUG", "-all")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    started.push(prefix.to_owned());
 }
 
 /// A prefix of one test's own, booted fresh (several seconds), whose
