@@ -17,7 +17,7 @@ mod linux {
     use criterion::{BenchmarkId, Criterion};
     use shm_benches::peer::Peer;
     use shm_benches::{
-        ROUNDS, cpus, floor, pin_self, pingpong, record_turn_ratio, record_turn_ratios,
+        ROUNDS, cpus, floor, interleave, pin_self, pingpong, record_turn_ratio, record_turn_ratios,
         round_param, take_turns, touch, touch_raw,
     };
     use shmem::{
@@ -337,6 +337,27 @@ mod linux {
                     })
                 });
             }
+            // The same three in turns of a few milliseconds: where the
+            // scheduler puts each service moves these times by 2x between
+            // criterion's rounds.
+            let mut served = || {
+                let mem = ours.new_shmem(size).expect("create");
+                touch(&mem, false);
+            };
+            let mut libafl = || {
+                let mut mem = afl.new_shmem(size).expect("create");
+                // SAFETY: the mapping holds `size` bytes.
+                unsafe { touch_raw(mem.as_mut_ptr(), size, false) };
+            };
+            let mut unserved = || {
+                let mem = memfd.new_shmem(size).expect("create");
+                touch(&mem, false);
+            };
+            let turns = interleave(
+                &mut [&mut served, &mut libafl, &mut unserved],
+                Duration::from_secs(3),
+            );
+            record_turn_ratios(&format!("served/{label}"), &turns, 0);
         }
         g.finish();
         drop(afl);
