@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(test)]
 use super::stable::{CHUNK, Copy, stable_copy_with};
-use super::stable::{Guard, Outcome, TRIES, digest, stable_copy};
+use super::stable::{Guard, Outcome, TRIES, digest, read_word, stable_copy};
 use crate::core::spec::MapSpec;
 use crate::linux::places;
 use crate::linux::untrusted::{self, CheckedFile, OpenError, Owners};
@@ -321,12 +321,8 @@ impl Reader {
             let (Some(page), Some((file, seen))) = (state.page, &state.last_whole) else {
                 return true;
             };
-            let read = |offset: usize| {
-                let mut word = [0u8; 4];
-                let n = file.read_at(&mut word, offset as u64).ok()?;
-                (n == word.len()).then(|| u32::from_le_bytes(word))
-            };
-            Guard::of(page.protocol, read).is_none_or(|now| now.value != *seen)
+            Guard::of(page.protocol, |offset| read_word(file, offset))
+                .is_none_or(|now| now.value != *seen)
         })
     }
 

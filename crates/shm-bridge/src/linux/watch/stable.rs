@@ -109,6 +109,14 @@ impl Guard {
     }
 }
 
+/// The little-endian `u32` at `offset` of `file`; `None` when it cannot be
+/// read whole (a short file).
+pub(super) fn read_word(file: &CheckedFile, offset: usize) -> Option<u32> {
+    let mut word = [0u8; 4];
+    let n = file.read_at(&mut word, offset as u64).ok()?;
+    (n == word.len()).then(|| u32::from_le_bytes(word))
+}
+
 /// A digest of a page's bytes.
 pub(super) fn digest(bytes: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -131,18 +139,15 @@ pub(super) fn stable_copy(
     // from the other, and the try is taken again. A word that cannot be
     // read (a short file) reads as none, and so never as settled.
     let read_guard = || -> std::io::Result<Option<Guard>> {
-        let read = |offset: usize| {
-            let mut word = [0u8; 4];
-            let n = words.read_at(&mut word, offset as u64).ok()?;
-            (n == word.len()).then(|| u32::from_le_bytes(word))
-        };
         Ok(match protocol {
             Protocol::Settled => None,
-            _ => Some(Guard::of(protocol, read).unwrap_or(Guard {
-                value: 0,
-                settled: false,
-                one_copy: false,
-            })),
+            _ => Some(
+                Guard::of(protocol, |offset| read_word(words, offset)).unwrap_or(Guard {
+                    value: 0,
+                    settled: false,
+                    one_copy: false,
+                }),
+            ),
         })
     };
     stable_copy_with(
