@@ -220,9 +220,10 @@ fn many_connections_and_malformed_requests_leave_it_serving_others() {
     let (mut pages, dir) = pages_at(300);
     let served = serve_acc(&dir, "127.0.0.1:0", config.path(), &[]);
     let addr = served.addr;
-    // A client that stays through all of it.
-    let mut watcher = websocket(addr, "/api/ws");
-    next_document(&mut watcher);
+    // A client that stays through all of it, answering pings as a
+    // browser does.
+    let watcher = Reading::start(addr, "/api/ws");
+    watcher.until_update(300);
 
     // 10,000 connections opened and dropped, some after half a request.
     let started = Instant::now();
@@ -359,8 +360,7 @@ fn many_connections_and_malformed_requests_leave_it_serving_others() {
 
     // The watcher was served all along (its connection holds no place).
     pages.write(301).unwrap();
-    let doc = next_document(&mut watcher);
-    assert_eq!(update_of(&doc), Some(301));
+    watcher.until_update(301);
     drop(watcher);
     served.stop();
     eprintln!("10,000 connections opened and dropped in {spent:?}");

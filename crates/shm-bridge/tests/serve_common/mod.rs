@@ -210,6 +210,52 @@ pub fn next_document(socket: &mut tungstenite::WebSocket<TcpStream>) -> Value {
     }
 }
 
+/// A WebSocket client that reads all the time, as a browser does, so it
+/// answers the server's pings however long a test leaves it alone (the
+/// server drops a client silent for a minute). Its documents queue up.
+pub struct Reading {
+    documents: std::sync::mpsc::Receiver<Value>,
+}
+
+impl Reading {
+    /// Connects to `path` and starts reading.
+    pub fn start(addr: SocketAddr, path: &str) -> Reading {
+        let mut socket = websocket(addr, path);
+        // Quiet for longer than TIMEOUT is fine: the server pings.
+        socket.get_ref().set_read_timeout(None).unwrap();
+        let (send, documents) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Ends when the server closes or the test drops the `Reading`.
+            while let Ok(message) = socket.read() {
+                if let tungstenite::Message::Text(text) = message {
+                    let doc = serde_json::from_str(text.as_str()).expect("a JSON document");
+                    if send.send(doc).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Reading { documents }
+    }
+
+    /// The first document whose update counter is `update`, skipping the
+    /// older ones; panics if it does not come within [`TIMEOUT`] or the
+    /// connection closes first.
+    pub fn until_update(&self, update: u32) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let doc = self
+                .documents
+                .recv_timeout(left)
+                .unwrap_or_else(|e| panic!("no document of update {update}: {e}"));
+            if update_of(&doc) == Some(update) {
+                return doc;
+            }
+        }
+    }
+}
+
 /// The update counter of a document's telemetry.
 pub fn update_of(doc: &Value) -> Option<u32> {
     doc["telemetry"]["update"]
