@@ -35,6 +35,16 @@ pub fn page_as<T: serde::de::DeserializeOwned>(page: &serde_json::Value) -> Resu
     serde_json::from_value(page.clone()).map_err(|e| e.to_string())
 }
 
+/// [`Scenario::check_page`]'s answer for a page that is `whole` (the very
+/// copy the scenario wrote for one packet) or not.
+pub fn one_packet(label: &str, page: &serde_json::Value, whole: bool) -> Result<(), String> {
+    if whole {
+        Ok(())
+    } else {
+        Err(format!("{label} is not one packet's: {page}"))
+    }
+}
+
 /// How `got` differs from `want`, field by field; numbers agree within a
 /// millionth (relative) or 1e-6, so that units converted in another order
 /// still match. Empty when they are the same.
@@ -94,6 +104,24 @@ pub struct Update {
     pub bytes: Vec<u8>,
     /// How the game makes a new copy known.
     pub publish: Publish,
+}
+
+impl Update {
+    /// A page of `len` bytes, zero but for what `encode` writes.
+    pub fn encoded(
+        file: &'static str,
+        len: usize,
+        publish: Publish,
+        encode: impl FnOnce(&mut [u8]),
+    ) -> Update {
+        let mut bytes = vec![0u8; len];
+        encode(&mut bytes);
+        Update {
+            file,
+            bytes,
+            publish,
+        }
+    }
 }
 
 /// How a game publishes an update of a page, so that readers can tell a

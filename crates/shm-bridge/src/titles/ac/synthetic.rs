@@ -5,7 +5,7 @@ use super::{
     Static,
 };
 use crate::model::{Flag, Session, Status, Telemetry, lap_time};
-use crate::scenario::{page_as, Publish, Scenario, Update};
+use crate::scenario::{Publish, Scenario, Update, one_packet, page_as};
 
 /// Updates per second the stand-in writes.
 pub const RATE_HZ: u32 = 60;
@@ -76,6 +76,25 @@ pub fn physics(id: i32) -> Physics {
     }
 }
 
+/// What the physics page `p` says, as the model has it: the Assetto Corsa
+/// family's decoders read these fields alike.
+pub fn driven(p: &Physics) -> Telemetry {
+    Telemetry {
+        speed_kmh: Some(p.speed_kmh),
+        rpm: Some(p.rpm),
+        gear: Some(p.gear - 1),
+        throttle: Some(p.gas),
+        brake: Some(p.brake),
+        clutch: Some(p.clutch),
+        steering: Some(p.steer_angle),
+        fuel_l: Some(p.fuel),
+        tyre_temps_c: Some(p.tyre_core_temperature),
+        // psi as kPa, written out here rather than through the decoder's conversion.
+        tyre_pressures_kpa: Some(p.wheels_pressure.map(|psi| psi * 6.894_757)),
+        ..Telemetry::default()
+    }
+}
+
 /// The graphics page for packet `id`: a yellow flag in each braking zone,
 /// a blue one at the end of every fourth lap's cycles, and a drive-through
 /// for cutting through the middle of every other lap.
@@ -141,25 +160,13 @@ pub struct AcSession {
 impl Scenario for AcSession {
     fn frame(&self, n: u32) -> Vec<Update> {
         let id = i32::try_from(n).unwrap_or(i32::MAX);
-        let page = |file, len, encode: &dyn Fn(&mut [u8]), publish| {
-            let mut bytes = vec![0u8; len];
-            encode(&mut bytes);
-            Update {
-                file,
-                bytes,
-                publish,
-            }
-        };
         let counter = Publish::CounterLast { offset: 0 };
         vec![
-            page(PHYSICS, PHYSICS_LEN, &|b| physics(id).encode(b), counter),
-            page(
-                GRAPHICS,
-                GRAPHICS_LEN,
-                &|b| graphics_as(self.layout, id).encode_as(self.layout, b),
-                counter,
-            ),
-            page(STATIC, STATIC_LEN, &|b| statics().encode(b), Publish::Plain),
+            Update::encoded(PHYSICS, PHYSICS_LEN, counter, |b| physics(id).encode(b)),
+            Update::encoded(GRAPHICS, GRAPHICS_LEN, counter, |b| {
+                graphics_as(self.layout, id).encode_as(self.layout, b)
+            }),
+            Update::encoded(STATIC, STATIC_LEN, Publish::Plain, |b| statics().encode(b)),
         ]
     }
 
@@ -185,15 +192,7 @@ impl Scenario for AcSession {
                 laps_left: None,
             }),
             status: Some(Status::Live),
-            speed_kmh: Some(p.speed_kmh),
-            rpm: Some(p.rpm),
             max_rpm: Some(9250),
-            gear: Some(p.gear - 1),
-            throttle: Some(p.gas),
-            brake: Some(p.brake),
-            clutch: Some(p.clutch),
-            steering: Some(p.steer_angle),
-            fuel_l: Some(p.fuel),
             fuel_capacity_l: Some(120.0),
             lap: Some(laps + 1),
             position: Some(3 + laps % 3),
@@ -201,12 +200,9 @@ impl Scenario for AcSession {
             lap_time_ms: Some(i64::from(g.i_current_time)),
             last_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
             best_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
-            tyre_temps_c: Some(p.tyre_core_temperature),
-            // psi as kPa, written out here rather than through the decoder's conversion.
-            tyre_pressures_kpa: Some(p.wheels_pressure.map(|psi| psi * 6.894_757)),
             flags: Some(flags),
             update: Some(i64::from(id)),
-            ..Telemetry::default()
+            ..driven(&p)
         }
     }
 
@@ -223,10 +219,6 @@ impl Scenario for AcSession {
             "static" => page_as::<Static>(page)? == statics(),
             other => return Err(format!("no page {other}")),
         };
-        if whole {
-            Ok(())
-        } else {
-            Err(format!("{label} is not one packet's: {page}"))
-        }
+        one_packet(label, page, whole)
     }
 }

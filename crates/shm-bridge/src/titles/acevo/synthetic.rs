@@ -6,7 +6,7 @@ use super::{
     GRAPHICS, GRAPHICS_LEN, Graphics, PHYSICS, PHYSICS_LEN, STATIC, STATIC_LEN, Static, Tyre,
 };
 use crate::model::{Flag, Session, Status, Telemetry};
-use crate::scenario::{page_as, Publish, Scenario, Update};
+use crate::scenario::{Publish, Scenario, Update, one_packet, page_as};
 use crate::titles::ac::{Physics, synthetic as ac};
 
 /// A lap takes this many packets.
@@ -113,20 +113,11 @@ pub struct AcEvoSession;
 impl Scenario for AcEvoSession {
     fn frame(&self, n: u32) -> Vec<Update> {
         let id = i32::try_from(n).unwrap_or(i32::MAX);
-        let page = |file, len, encode: &dyn Fn(&mut [u8]), publish| {
-            let mut bytes = vec![0u8; len];
-            encode(&mut bytes);
-            Update {
-                file,
-                bytes,
-                publish,
-            }
-        };
         let counter = Publish::CounterLast { offset: 0 };
         vec![
-            page(PHYSICS, PHYSICS_LEN, &|b| physics(id).encode(b), counter),
-            page(GRAPHICS, GRAPHICS_LEN, &|b| graphics(id).encode(b), counter),
-            page(STATIC, STATIC_LEN, &|b| statics().encode(b), Publish::Plain),
+            Update::encoded(PHYSICS, PHYSICS_LEN, counter, |b| physics(id).encode(b)),
+            Update::encoded(GRAPHICS, GRAPHICS_LEN, counter, |b| graphics(id).encode(b)),
+            Update::encoded(STATIC, STATIC_LEN, Publish::Plain, |b| statics().encode(b)),
         ]
     }
 
@@ -153,15 +144,7 @@ impl Scenario for AcEvoSession {
                 laps_left: None,
             }),
             status: Some(Status::Live),
-            speed_kmh: Some(p.speed_kmh),
-            rpm: Some(p.rpm),
             max_rpm: Some(MAX_RPM),
-            gear: Some(p.gear - 1),
-            throttle: Some(p.gas),
-            brake: Some(p.brake),
-            clutch: Some(p.clutch),
-            steering: Some(p.steer_angle),
-            fuel_l: Some(p.fuel),
             fuel_capacity_l: Some(120.0),
             lap: Some(laps + 1),
             position: Some(2 + laps % 4),
@@ -169,12 +152,9 @@ impl Scenario for AcEvoSession {
             lap_time_ms: Some(i64::from(g.current_lap_time_ms)),
             last_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
             best_lap_ms: (laps > 0).then_some(i64::from(LAP_MS)),
-            tyre_temps_c: Some(p.tyre_core_temperature),
-            // psi as kPa, written out here rather than through the decoder's conversion.
-            tyre_pressures_kpa: Some(p.wheels_pressure.map(|psi| psi * 6.894_757)),
             flags: Some(flags),
             update: Some(i64::from(id)),
-            ..Telemetry::default()
+            ..ac::driven(&p)
         }
     }
 
@@ -191,10 +171,6 @@ impl Scenario for AcEvoSession {
             "static" => page_as::<Static>(page)? == statics(),
             other => return Err(format!("no page {other}")),
         };
-        if whole {
-            Ok(())
-        } else {
-            Err(format!("{label} is not one packet's: {page}"))
-        }
+        one_packet(label, page, whole)
     }
 }
