@@ -100,13 +100,13 @@ fn le_mans_ultimate_and_its_lock() {
     );
 }
 
-#[test]
-fn truck_simulators_also_where_linux_readers_look() {
-    let dir = ShmDir::new();
+/// The bridge for the truck simulator `game` and, through it, a stand-in
+/// writing the telemetry page as the game's plugin does, once it wrote.
+fn truck_game_bridged(dir: &ShmDir, game: &str) -> Running {
     let standin = wine::exe("sim-standin").display().to_string();
     let mut run = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
         "--game",
-        "ets2",
+        game,
         "--tmpfs",
         &dir.arg(),
         "--",
@@ -117,6 +117,13 @@ fn truck_simulators_also_where_linux_readers_look() {
         "Local\\SCSTelemetry:21619",
     ]));
     run.expect_line("wrote", TIMEOUT);
+    run
+}
+
+#[test]
+fn truck_simulators_also_where_linux_readers_look() {
+    let dir = ShmDir::new();
+    let mut run = truck_game_bridged(&dir, "ets2");
     // Where the bridge always put it, and where simapi and the native
     // plugin look: the same page.
     let here = std::fs::read(dir.path.join("SCSTelemetry")).unwrap();
@@ -131,20 +138,7 @@ fn truck_simulators_also_where_linux_readers_look() {
 #[test]
 fn clean_removes_the_second_path_a_killed_bridge_left() {
     let dir = ShmDir::new();
-    let standin = wine::exe("sim-standin").display().to_string();
-    let mut run = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
-        "--game",
-        "ats",
-        "--tmpfs",
-        &dir.arg(),
-        "--",
-        &standin,
-        "pages",
-        "--hold",
-        "3",
-        "Local\\SCSTelemetry:21619",
-    ]));
-    run.expect_line("wrote", TIMEOUT);
+    let mut run = truck_game_bridged(&dir, "ats");
     run.signal(rustix::process::Signal::KILL);
     run.wait_exit(TIMEOUT);
     assert!(
