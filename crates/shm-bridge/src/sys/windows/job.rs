@@ -9,6 +9,7 @@
 //! 8, with a game window on a real X server).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use windows_sys::Win32::Foundation::{HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::System::IO::{
@@ -21,7 +22,7 @@ use windows_sys::Win32::System::JobObjects::{
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, INFINITE};
 
-use super::sync::Event;
+use super::sync::{Event, wait_any};
 
 /// The completion key of the job's own messages.
 const JOB_KEY: usize = 1;
@@ -30,8 +31,7 @@ const STOP_KEY: usize = 2;
 
 /// This process's job, which everything it starts from now on belongs to.
 ///
-/// Its handles are never closed: the job lasts as long as the bridge, and
-/// the thread that relays a stop request may post to the port at any time.
+/// Its handles are never closed: the job lasts as long as the bridge.
 #[derive(Debug)]
 pub struct Job {
     job: HANDLE,
@@ -97,34 +97,74 @@ impl Job {
 
     /// Waits, using no CPU, until no other process of the job is left
     /// (`true`) or `stop` is set (`false`).
-    pub fn wait_for_others(&self, stop: &'static Event) -> io::Result<bool> {
-        // The port as a number: it outlives the thread's use (see `Job`).
+    ///
+    /// The job's messages are read on a thread of their own, joined before
+    /// this returns; this thread waits on events. When this thread itself
+    /// waited in `GetQueuedCompletionStatus`, a Ctrl-C under Wine 10 made
+    /// the bridge's exit code 0 in about a third of the runs, whatever
+    /// code it exited with.
+    pub fn wait_for_others(&self, stop: &Event) -> io::Result<bool> {
+        // Set by the reader on each of the job's messages.
+        let news = Event::new()?;
+        // The port as a number, which a thread may hold (see `Job`).
         let port = self.port as usize;
-        std::thread::spawn(move || {
-            stop.wait();
+        // Set by the reader if it cannot go on.
+        let failed = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| relay_messages(port as HANDLE, &news, &failed));
+            let outcome = self.wait_for_last(stop, &news, || !failed.load(Ordering::Acquire));
             // SAFETY: the port lives as long as the process.
             unsafe { PostQueuedCompletionStatus(port as HANDLE, 0, STOP_KEY, std::ptr::null()) };
-        });
+            let relayed = reader
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the job's reader panicked")));
+            // The reader's error, if it failed, says more than ours.
+            relayed.and(outcome)
+        })
+    }
+
+    /// Until no other process is left (`true`) or `stop` is set (`false`),
+    /// looking again each time `news` is set, while `reading` says the
+    /// job's messages are still read.
+    fn wait_for_last(
+        &self,
+        stop: &Event,
+        news: &Event,
+        reading: impl Fn() -> bool,
+    ) -> io::Result<bool> {
         loop {
+            news.reset();
             if self.others()? == 0 {
                 return Ok(true);
             }
-            let (mut message, mut key) = (0u32, 0usize);
-            let mut overlapped: *mut OVERLAPPED = std::ptr::null_mut();
-            // SAFETY: a live port; the three outputs are ours.
-            let got = unsafe {
-                GetQueuedCompletionStatus(
-                    self.port,
-                    &mut message,
-                    &mut key,
-                    &mut overlapped,
-                    INFINITE,
-                )
-            };
-            check(got, "GetQueuedCompletionStatus")?;
-            if key == STOP_KEY {
+            if wait_any(&[stop.handle(), news.handle()])? == 0 {
                 return Ok(false);
             }
+            if !reading() {
+                return Err(io::Error::other("the job's messages are no longer read"));
+            }
         }
+    }
+}
+
+/// Sets `news` for each message of the job on `port`, until the packet of
+/// [`STOP_KEY`]; sets `failed`, then `news`, if it cannot read them.
+fn relay_messages(port: HANDLE, news: &Event, failed: &AtomicBool) -> io::Result<()> {
+    loop {
+        let (mut message, mut key) = (0u32, 0usize);
+        let mut overlapped: *mut OVERLAPPED = std::ptr::null_mut();
+        // SAFETY: a live port; the three outputs are ours.
+        let got = unsafe {
+            GetQueuedCompletionStatus(port, &mut message, &mut key, &mut overlapped, INFINITE)
+        };
+        if got == 0 {
+            failed.store(true, Ordering::Release);
+            news.set();
+            return check(got, "GetQueuedCompletionStatus");
+        }
+        if key == STOP_KEY {
+            return Ok(());
+        }
+        news.set();
     }
 }
