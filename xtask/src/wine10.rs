@@ -52,6 +52,8 @@ const UNDER_WINE: [(&str, &[&str]); 2] = [
             "events",
             "serve",
             "serve_dashboard",
+            "decoded_titles",
+            "record",
         ],
     ),
 ];
