@@ -149,6 +149,23 @@ pub fn z_path(path: &Path) -> String {
     format!("Z:{}", path.display().to_string().replace('/', "\\"))
 }
 
+/// The bridge exe for the title `game`, its pages in `dir`, once they all
+/// exist (the bridge a racer starts before the game).
+pub fn bridge_title(game: &str, dir: &ShmDir) -> Running {
+    let mut bridge =
+        Running::spawn(command(&exe("shm-bridge")).args(["--game", game, "--tmpfs", &dir.arg()]));
+    bridge.expect_line("mappings exist", std::time::Duration::from_secs(60));
+    bridge
+}
+
+/// The game stand-in writing `game`'s known session (`sim-standin
+/// scenario`); its options follow.
+pub fn scenario(game: &str) -> Command {
+    let mut standin = command(&exe("sim-standin"));
+    standin.args(["scenario", "--game", game]);
+    standin
+}
+
 /// A program under test, its output read line by line as it comes.
 #[derive(Debug)]
 pub struct Running {

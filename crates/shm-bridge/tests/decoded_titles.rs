@@ -60,17 +60,9 @@ fn bridge_and_game(
     options: &[&str],
     cpu: Option<&str>,
 ) -> (Running, Running) {
-    let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
-        "--game",
-        game,
-        "--tmpfs",
-        &dir.arg(),
-    ]));
-    bridge.expect_line("mappings exist", TIMEOUT);
-    let mut game_command = wine::command(&wine::exe("sim-standin"));
-    game_command
-        .args(["scenario", "--game", game])
-        .args(options);
+    let bridge = wine::bridge_title(game, dir);
+    let mut game_command = wine::scenario(game);
+    game_command.args(options);
     if let Some(cpu) = cpu {
         game_command = pinned(game_command, cpu);
     }

@@ -19,22 +19,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Records ACC's scenario for 2.5 s into each of `files` at once (two
 /// recorders of one bridge); returns what each said.
 fn record(dir: &ShmDir, files: &[&std::path::Path]) -> Vec<String> {
-    let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
-        "--game",
-        "acc",
-        "--tmpfs",
-        &dir.arg(),
-    ]));
-    bridge.expect_line("mappings exist", TIMEOUT);
-    let mut game = Running::spawn(wine::command(&wine::exe("sim-standin")).args([
-        "scenario",
-        "--game",
-        "acc",
-        "--rate",
-        "60",
-        "--seconds",
-        "6",
-    ]));
+    let mut bridge = wine::bridge_title("acc", dir);
+    let mut game = Running::spawn(wine::scenario("acc").args(["--rate", "60", "--seconds", "6"]));
     game.expect_line("frames at 60 Hz", TIMEOUT);
     let recorders: Vec<_> = files
         .iter()

@@ -188,6 +188,7 @@ pub fn of_files(files: &[&str]) -> Option<&'static dyn Family> {
 mod tests {
     use super::*;
     use crate::core::presets::Presets;
+    use crate::scenario::Publish;
 
     #[test]
     fn every_family_named_by_a_preset_exists_and_every_family_is_named() {
@@ -206,6 +207,62 @@ mod tests {
                 "no title uses the family {}",
                 f.key()
             );
+        }
+    }
+
+    /// Whether a reader following `protocol` takes whole the copies a
+    /// writer publishing as `publish` makes: the two enums are written
+    /// apart (the writer needs sizes the reader finds in the page).
+    fn pairs(protocol: Protocol, publish: Publish) -> bool {
+        match (protocol, publish) {
+            (Protocol::Settled, Publish::Plain) => true,
+            (Protocol::CounterAfter { offset: read }, Publish::CounterLast { offset: written }) => {
+                read == written
+            }
+            (
+                Protocol::VersionPair { begin, end },
+                Publish::VersionPair {
+                    begin: written_begin,
+                    end: written_end,
+                },
+            ) => (begin, end) == (written_begin, written_end),
+            (
+                Protocol::OddWhileWriting { offset: read },
+                Publish::OddWhileWriting { offset: written },
+            ) => read == written,
+            (Protocol::NewestTick { ticks, stride, .. }, Publish::NextBuffer { tick, .. }) => {
+                tick >= ticks && (tick - ticks) % stride == 0
+            }
+            (
+                Protocol::BusyLock { lock, busy },
+                Publish::UnderLock {
+                    lock: written_lock,
+                    busy: written_busy,
+                },
+            ) => (lock, busy) == (written_lock, written_busy),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn every_scenario_publishes_its_pages_as_their_reader_expects() {
+        for family in FAMILIES {
+            let Some(scenario) = family.scenario() else {
+                continue;
+            };
+            for n in [1, 2, 3, 4, 5] {
+                for update in scenario.frame(n) {
+                    let page = family.page(update.file).expect("a page of the family");
+                    assert!(
+                        pairs(page.protocol, update.publish),
+                        "{}: {} is read as {:?} and written as {:?}",
+                        family.key(),
+                        update.file,
+                        page.protocol,
+                        update.publish
+                    );
+                }
+            }
         }
     }
 

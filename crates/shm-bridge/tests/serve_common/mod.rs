@@ -290,13 +290,7 @@ impl Game {
     pub fn bridge() -> Game {
         let alone = one_game();
         let dir = ShmDir::new();
-        let mut bridge = Running::spawn(wine::command(&wine::exe("shm-bridge")).args([
-            "--game",
-            "acc",
-            "--tmpfs",
-            &dir.arg(),
-        ]));
-        bridge.expect_line("mappings exist", TIMEOUT);
+        let bridge = wine::bridge_title("acc", &dir);
         Game {
             dir,
             bridge,
@@ -321,11 +315,7 @@ impl Game {
 
     fn drive(&mut self, args: &[&str], says: &str) {
         self.stop_standin();
-        let mut standin = Running::spawn(
-            wine::command(&wine::exe("sim-standin"))
-                .args(["scenario", "--game", "acc"])
-                .args(args),
-        );
+        let mut standin = Running::spawn(wine::scenario("acc").args(args));
         standin.expect_line(says, TIMEOUT);
         self.standin = Some(standin);
     }
