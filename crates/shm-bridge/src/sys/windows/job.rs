@@ -158,9 +158,11 @@ fn relay_messages(port: HANDLE, news: &Event, failed: &AtomicBool) -> io::Result
             GetQueuedCompletionStatus(port, &mut message, &mut key, &mut overlapped, INFINITE)
         };
         if got == 0 {
+            // Taken before the calls below can change the last error.
+            let error = check(got, "GetQueuedCompletionStatus");
             failed.store(true, Ordering::Release);
             news.set();
-            return check(got, "GetQueuedCompletionStatus");
+            return error;
         }
         if key == STOP_KEY {
             return Ok(());
