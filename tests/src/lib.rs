@@ -74,6 +74,25 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
     }
 }
 
+/// How many times the threads of process `pid` have been put on a CPU
+/// since they started (voluntary and involuntary context switches, summed
+/// over `/proc/PID/task`): a process that waits without polling adds next
+/// to none over seconds, one that looks every 100 ms ten a second.
+pub fn wakes(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads");
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.ends_with("ctxt_switches") || l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
 /// A token unique to this test process and call, so that concurrent tests
 /// and leftovers of earlier runs never satisfy each other's checks.
 pub fn nonce() -> String {

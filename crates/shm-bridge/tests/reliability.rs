@@ -243,6 +243,14 @@ fn a_launcher_that_exits_first_leaves_the_bridge_up_until_the_game_ends() {
         dir.entries().contains(&name),
         "the file stays while the game runs"
     );
+    // Waiting for the game's last process takes no looking: over 200 of
+    // the game's frames (10 ms apart), the bridge is hardly woken.
+    let (woken, first) = (shm_tests::wakes(b.pid()), page.counter());
+    shm_tests::wait_for("200 of the game's frames", TIMEOUT, || {
+        (page.counter() >= first + 200).then_some(())
+    });
+    let woken = shm_tests::wakes(b.pid()) - woken;
+    assert!(woken < 5, "the waiting bridge was woken {woken} times");
     page.quit();
     let code = b.wait_exit(TIMEOUT);
     let out = b.output();
