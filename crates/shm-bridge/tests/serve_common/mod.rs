@@ -238,21 +238,12 @@ impl Reading {
         Reading { documents }
     }
 
-    /// The first document whose update counter is `update`, skipping the
-    /// older ones; panics if it does not come within [`TIMEOUT`] or the
-    /// connection closes first.
-    pub fn until_update(&self, update: u32) -> Value {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let doc = self
-                .documents
-                .recv_timeout(left)
-                .unwrap_or_else(|e| panic!("no document of update {update}: {e}"));
-            if update_of(&doc) == Some(update) {
-                return doc;
-            }
-        }
+    /// The next document it was sent; panics if none comes within
+    /// [`TIMEOUT`] or the connection closes first.
+    pub fn next(&self) -> Value {
+        self.documents
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("no document: {e}"))
     }
 }
 
